@@ -1,0 +1,1 @@
+"""Camera calibration: boards, intrinsics + extrinsics with aniposelib, lab frame, quality, imports."""

@@ -1,0 +1,1 @@
+"""Reports: one PDF per athlete for the coach."""

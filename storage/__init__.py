@@ -1,0 +1,1 @@
+"""Storage: the session database (SQLAlchemy 2 ORM, Alembic migrations), queries and export."""

@@ -1,0 +1,1 @@
+"""Workers: the pipeline as Ray tasks."""
