@@ -26,7 +26,6 @@ from typing import Any
 
 from tqdm import tqdm
 
-from liftlab import __version__
 from liftlab.capture.session import Session
 from liftlab.core.cameras import Rig
 from liftlab.core.containers import Keypoints2D
@@ -208,7 +207,7 @@ def process_session(
 
     settings = settings or ProcessSettings()
     t_start = time.perf_counter()
-    started_at = dt.datetime.now(dt.timezone.utc)
+    started_at = dt.datetime.now(dt.UTC)
     session = Session.open(session_dir)
     plan = plan_session(session, trials=trials)
     rig = load_rig(session)
@@ -350,3 +349,111 @@ def _analysis_stage(plan: SessionPlan, runner: _Runner, settings: ProcessSetting
 
 def _trial_ok(name: str, report: ProcessReport) -> bool:
     return not any(f.trial == name for f in report.failures)
+
+
+def _calibration_info(session: Session) -> Any:
+    """The rig text plus, when `liftlab calibrate` wrote it, its quality report."""
+    from liftlab.storage.inputs import CalibrationInfo
+
+    report_path = session.calibration_dir / "calibration_report.json"
+    errors: dict[str, float] = {}
+    verdict = None
+    provenance: dict[str, Any] = {}
+    if report_path.is_file():
+        try:
+            doc = json.loads(report_path.read_text())
+        except json.JSONDecodeError:
+            doc = {}
+        verdict = (doc.get("rig") or {}).get("verdict") or doc.get("verdict")
+        for cam in doc.get("cameras", []) or []:
+            if isinstance(cam, dict) and cam.get("name") and cam.get("mean_px") is not None:
+                errors[str(cam["name"])] = float(cam["mean_px"])
+        provenance = doc.get("provenance", {}) or {}
+    return CalibrationInfo.from_file(session.calibration_file, camera_errors_px=errors,
+                                     verdict=verdict, provenance=provenance)
+
+
+def _save_artifacts(session: Session, trial: TrialPlan, outcome: TrialOutcome,
+                    keypoints: dict[str, Keypoints2D]) -> None:
+    """Derived files beside the videos (overwritten atomically on reprocessing)."""
+    folder = session.root / "derived" / trial.name
+    folder.mkdir(parents=True, exist_ok=True)
+    for cam, kp in keypoints.items():
+        kp.save(folder / f"keypoints_{cam}.npz")
+    if outcome.trajectory is not None:
+        outcome.trajectory.save(folder / "trajectory.npz")
+    if outcome.reconstruction_report is not None:
+        tmp = folder / "reconstruction.json.tmp"
+        tmp.write_text(json.dumps(outcome.reconstruction_report.summary(), indent=2, default=str))
+        tmp.replace(folder / "reconstruction.json")
+    if outcome.analysis is not None:
+        tmp = folder / "analysis.json.tmp"
+        tmp.write_text(json.dumps(outcome.analysis["json"], indent=2, default=str))
+        tmp.replace(folder / "analysis.json")
+        tmp = folder / "series.csv.tmp"
+        outcome.analysis["series"].to_csv(tmp, index=False)
+        tmp.replace(folder / "series.csv")
+
+
+def _alignment_json(alignment: Any) -> dict[str, Any]:
+    if alignment is None:
+        return {"source": "assumed", "left_deg": 0.0, "right_deg": 0.0}
+    doc = alignment.to_json_dict() if hasattr(alignment, "to_json_dict") else {}
+    doc.update(source=alignment.source, left_deg=float(alignment.left_deg),
+               right_deg=float(alignment.right_deg))
+    return doc
+
+
+def _store_stage(db: Any, session: Session, plan: SessionPlan, rig: Rig,
+                 keypoints: dict[str, dict[str, Keypoints2D]], settings: ProcessSettings,
+                 report: ProcessReport, backend: Any, *, started_at: dt.datetime,
+                 progress: bool) -> None:
+    """One transaction per trial; failed trials get a failed run record, old results kept."""
+    from liftlab.storage.inputs import RunInfo, SessionInfo, TrialInfo, VideoInfo
+    from liftlab.storage.repository import record_failed_run, save_trial_result
+
+    session_info = SessionInfo.from_session(session)
+    calibration = _calibration_info(session)
+    run_uuid = __import__("uuid").uuid4().hex
+    model = str(getattr(backend, "name", None) or type(backend).__name__)
+    backend_settings = backend.settings() if hasattr(backend, "settings") else {}
+    for trial in tqdm(plan.trials, desc="store", unit="trial", disable=not progress):
+        outcome = report.outcomes.get(trial.name)
+        trial_info = TrialInfo.from_config(trial.config)
+        failures = [str(f) for f in report.failures if f.trial == trial.name]
+        recon = outcome.reconstruction_report if outcome else None
+        run_settings = {"max_retries": settings.max_retries, "pose2d": backend_settings,
+                        "reconstruction_report": recon.summary() if recon is not None else None,
+                        "reconstruction": repr(settings.reconstruction),
+                        "thresholds": repr(settings.thresholds), "ray": report.ray}
+        timings = dict(outcome.timings_s) if outcome else {}
+        if failures or outcome is None or outcome.trajectory is None:
+            record_failed_run(db, session_info=session_info, trial_info=trial_info,
+                              run_info=RunInfo(run_uuid=run_uuid, model=model,
+                                               settings=run_settings, timings_s=timings,
+                                               started_at=started_at, status="failed",
+                                               error="; ".join(failures) or "not processed"))
+            continue
+        if trial.config.exercise == "knee_curl":
+            analysis_json: dict[str, Any] = {
+                "trial": {"reps": 0, "reading": None, "reasons": [],
+                          "alignment": _alignment_json(report.alignment)},
+                "reps": []}
+            series = None
+        elif outcome.analysis is not None:
+            analysis_json = outcome.analysis["json"]
+            series = outcome.analysis["series"]
+        else:
+            continue
+        if settings.save_artifacts:
+            _save_artifacts(session, trial, outcome, keypoints.get(trial.name, {}))
+        videos = [VideoInfo.from_file(cam, facts.path, fps=facts.fps, n_frames=facts.n_frames,
+                                      width_px=facts.size[0], height_px=facts.size[1])
+                  for cam, facts in trial.videos.items()]
+        outcome.trial_id = save_trial_result(
+            db, session_info=session_info, trial_info=trial_info, calibration=calibration,
+            videos=videos, trajectory=outcome.trajectory, analysis_json=analysis_json,
+            series_df=series,
+            run_info=RunInfo(run_uuid=run_uuid, model=model, settings=run_settings,
+                             timings_s=timings, started_at=started_at))
+        outcome.stored = True
