@@ -11,6 +11,7 @@ Run: ``python benchmarks/bench_alignment_degradation.py``
 from __future__ import annotations
 
 import numpy as np
+
 from liftlab.capture.virtual.body import random_athlete, with_alignment
 from liftlab.capture.virtual.motion import RepSpec, TrialSpec, knee_curl_spec, simulate_motion
 from liftlab.metrics.alignment import estimate_alignment

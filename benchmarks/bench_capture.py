@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import resource
 import tempfile
 import time
@@ -101,9 +102,12 @@ def run(kind: str, fps: float, clips: list[Path], frames: list[np.ndarray], seco
         "min_written": float(np.min(written)),
         "queue_drops": float(sum(c.dropped_in_queue for c in report.cameras)),
         "gap_drops": float(sum(c.dropped for c in report.sync.cameras)),
-        "frames": float(sum(c.frames_written for c in report.cameras)),
+        "frames": float(sum(c.frames_kept for c in report.cameras)),
         "cpu_per_wall": cpu / wall,
-        "jitter_ms": float(np.nanmax([c.jitter_ms for c in report.sync.cameras])),
+        "jitter_ms": max((c.jitter_ms for c in report.sync.cameras
+                          if np.isfinite(c.jitter_ms)), default=float("nan")),
+        "finish_s": report.finish_s,
+        "reencoded": float(sum(c.reencoded for c in report.cameras)),
         "peak_rss_mb": float(np.nanmax(peak)),
     }
 
@@ -118,6 +122,8 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     size = tuple(int(v) for v in args.size.split("x"))
     rates = [float(f) for f in args.fps.split(",")]
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
+          "(other jobs share this machine: rates scale with the free CPU)")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         t0 = time.perf_counter()
@@ -135,7 +141,7 @@ def main() -> None:
               "sources clocked like live cameras")
         print(f"{'source':>6} {'asked fps':>9} {'written/s/cam':>13} {'min cam':>8} {'ratio':>6} "
               f"{'queue drops':>11} {'gap drops':>9} {'lost %':>7} {'cpu/wall':>8} "
-              f"{'jitter ms':>9} {'RSS MB':>7}")
+              f"{'jitter ms':>9} {'RSS MB':>7} {'finish s':>8} {'re-enc':>6}")
         for kind in ("memory", "file"):
             for fps in rates:
                 r = run(kind, fps, clips, frames, args.seconds, root)
@@ -143,12 +149,15 @@ def main() -> None:
                 print(f"{kind:>6} {fps:>9g} {r['written_per_cam']:>13.1f} {r['min_written']:>8.1f} "
                   f"{r['written_per_cam'] / fps:>6.2f} {r['queue_drops']:>11.0f} "
                   f"{r['gap_drops']:>9.0f} {lost:>7.1f} {r['cpu_per_wall']:>8.2f} "
-                      f"{r['jitter_ms']:>9.2f} {r['peak_rss_mb']:>7.0f}")
+                      f"{r['jitter_ms']:>9.2f} {r['peak_rss_mb']:>7.0f} {r['finish_s']:>8.2f} "
+                      f"{r['reencoded']:>6.0f}")
     settings = RecorderSettings()
     print(f"\nqueue bound per camera: {settings.queue_size(size)} frames "
           f"({settings.queue_mb:g} MB of {size[0] * size[1] * 3 / 1e6:.1f} MB frames); "
           f"peak RSS of the whole run {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
-    print("sustained limit = the highest 'asked fps' with ratio ~1.00 and lost % ~0")
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
+    print("sustained limit = the highest 'asked fps' with ratio ~1.00 and lost % ~0; "
+          "'finish s' = flush + alignment after the stop, 're-enc' = cameras re-encoded")
 
 
 if __name__ == "__main__":

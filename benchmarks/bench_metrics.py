@@ -15,12 +15,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from liftlab.capture.virtual.body import random_athlete
 from liftlab.capture.virtual.motion import RepSpec, TrialSpec, simulate_motion
+from liftlab.core.containers import Trajectory3D
 from liftlab.metrics.alignment import Alignment
 from liftlab.metrics.analyze import analyze
-
-from liftlab.core.containers import Trajectory3D
 
 PATTERNS = ("none", "transient", "persistent", "uncontrolled", "heel_lift")
 

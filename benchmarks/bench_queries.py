@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
+
 from liftlab.storage import queries
 from liftlab.storage.db import Database, open_database
 from liftlab.storage.models import (
@@ -200,6 +201,9 @@ def main(argv: list[str] | None = None) -> int:
         print(line)
     print(f"\nslowest query: {worst:.1f} ms (target < {TARGET_MS:.0f} ms): "
           + ("OK" if worst < TARGET_MS else "OVER TARGET"))
+    load = os.getloadavg()
+    print(f"machine: {os.cpu_count()} CPUs, load average {load[0]:.1f} / {load[1]:.1f} / "
+          f"{load[2]:.1f} (1/5/15 min): timings scale with load on a shared machine")
     return 0
 
 

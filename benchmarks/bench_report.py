@@ -77,7 +77,7 @@ def main() -> None:
               f"report of the newest session: {pages} pages, {pdf.stat().st_size / 1e3:.0f} kB; "
               f"database setup {setup_s:.1f} s")
         print("(best of 3 runs unless marked)")
-        print(f"{'step':38s} {"seconds":>14s} {'/ target 10 s':>14s} {'/ A4 report':>12s}")
+        print(f"{'step':38s} {'seconds':>14s} {'/ target 10 s':>14s} {'/ A4 report':>12s}")
         for name, seconds in rows:
             print(f"{name:38s} {seconds:14.2f} {seconds / TARGET_S:14.2f} {seconds / a4_s:12.2f}")
         ok = max(cold_s, a4_s, letter_s) < TARGET_S

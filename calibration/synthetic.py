@@ -101,8 +101,10 @@ def render_view(camera: Camera, board: Board, pose: BoardPose, *, px_per_mm: flo
     depth = (corners_b @ r_cb.T + t_cb)[:, 2]
     if facing and np.all(depth > 100):
         tex = board.render(px_per_mm=px_per_mm, margin_mm=margin_mm)
-        # texture pixel (u, v) -> board mm (u / ppm - margin, v / ppm - margin)
-        s = np.array([[1 / px_per_mm, 0, -margin_mm], [0, 1 / px_per_mm, -margin_mm], [0, 0, 1]])
+        # texture pixel centre (u, v) -> board mm ((u + 0.5) / ppm - margin, ...): OpenCV
+        # draws the squares' edges on pixel boundaries
+        off = 0.5 / px_per_mm - margin_mm
+        s = np.array([[1 / px_per_mm, 0, off], [0, 1 / px_per_mm, off], [0, 0, 1]])
         hom = camera.matrix @ np.column_stack([r_cb[:, 0], r_cb[:, 1], t_cb]) @ s
         mask = cv2.warpPerspective(np.full_like(tex, 255), hom, (w, h), flags=cv2.INTER_LINEAR)
         warped = cv2.warpPerspective(tex, hom, (w, h), flags=cv2.INTER_AREA)

@@ -57,7 +57,8 @@ def _parse_pain(text: str | None) -> tuple[float, ...]:
 @click.option("--floor", is_flag=True, help="Grab one still per camera to calibration/floor/.")
 @click.option("--loop", is_flag=True, help="Loop video-file sources.")
 @click.option("--fast", is_flag=True,
-              help="Read file/virtual sources as fast as possible instead of in real time.")
+              help="Read file/virtual sources as fast as possible instead of in real time "
+                   "(every frame kept, frame i of each file = frame i of the video).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing trial's videos.")
 def capture(session: Path, camera_specs: str, trial: str | None, exercise: str,
             load_kg: float | None, one_rm_kg: float | None, pain: str | None, notes: str,

@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 import tomli_w
 
+from liftlab.core.context import context_problems, pain_for_rep, percent_1rm
 from liftlab.core.errors import InputError, check_all
 
 Exercise = Literal["squat", "front_squat", "clean", "snatch", "knee_curl"]
@@ -110,29 +111,16 @@ class TrialConfig:
         problems = []
         if self.exercise not in EXERCISES:
             problems.append(f"exercise must be one of {', '.join(EXERCISES)}, got {self.exercise!r}")
-        if self.load_kg is not None and self.load_kg < 0:
-            problems.append(f"load_kg must be >= 0, got {self.load_kg}")
-        if self.one_rm_kg is not None and self.one_rm_kg <= 0:
-            problems.append(f"one_rm_kg must be > 0, got {self.one_rm_kg}")
-        if any(not (0 <= p <= 10) for p in self.pain):
-            problems.append(f"pain must be 0-10, got {list(self.pain)}")
+        problems += context_problems(self.load_kg, self.one_rm_kg, self.pain)
         check_all(problems, where=f"trials/{self.name}/trial.toml")
 
     @property
     def percent_1rm(self) -> float | None:
-        if self.load_kg is None or self.one_rm_kg is None:
-            return None
-        return 100.0 * self.load_kg / self.one_rm_kg
+        return percent_1rm(self.load_kg, self.one_rm_kg)
 
     def pain_for_rep(self, rep_index: int) -> float | None:
         """Pain of rep ``rep_index`` (1-based): per-rep list, or one number for the set."""
-        if not self.pain:
-            return None
-        if len(self.pain) == 1:
-            return self.pain[0]
-        if 1 <= rep_index <= len(self.pain):
-            return self.pain[rep_index - 1]
-        return None
+        return pain_for_rep(self.pain, rep_index)
 
     def to_toml(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"exercise": self.exercise}

@@ -36,7 +36,11 @@ class SourceDisconnected(LiftlabError):
 
 @runtime_checkable
 class Source(Protocol):
-    """What the recorder needs from a camera. ``size`` is (width, height) in px."""
+    """What the recorder needs from a camera. ``size`` is (width, height) in px.
+
+    A source may also say ``realtime = False`` (frames come as fast as they are read, as
+    from a file): the recorder then keeps every frame and does not align by host time.
+    """
 
     name: str
     fps: float
@@ -115,6 +119,11 @@ class OpenCVSource:
     @property
     def is_device(self) -> bool:
         return isinstance(self.spec, int)
+
+    @property
+    def realtime(self) -> bool:
+        """Devices and streams deliver frames in real time; a file as fast as it is read."""
+        return not self.is_file
 
     @property
     def is_file(self) -> bool:
@@ -361,6 +370,10 @@ class _Wrapper:
     @property
     def size(self) -> tuple[int, int]:
         return self.source.size
+
+    @property
+    def realtime(self) -> bool:
+        return bool(getattr(self.source, "realtime", True))
 
     def open(self) -> None:
         self.source.open()

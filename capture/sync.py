@@ -379,11 +379,24 @@ class FrameTimes:
         return FrameTimes(self.host_ns[frames], self.source_index[frames],
                           self.raw_frame[frames], np.asarray(filled, bool))
 
+    def real_rows(self) -> np.ndarray:
+        """Rows of the distinct, really grabbed frames (first row of each raw frame that is
+        not ``filled``), in order."""
+        keep = np.flatnonzero(~self.filled)
+        _, first = np.unique(self.raw_frame[keep], return_index=True)
+        return keep[np.sort(first)]
+
     def real(self) -> np.ndarray:
         """Host times of the distinct, really grabbed frames (for timing analysis)."""
-        keep = ~self.filled
-        _, first = np.unique(self.raw_frame[keep], return_index=True)
-        return self.host_ns[keep][np.sort(first)]
+        return self.host_ns[self.real_rows()]
+
+
+def timestamp_row(frame: int, host_ns: int, source_index: int, raw_frame: int,
+                  filled: bool) -> tuple[int, int, int | str, int, int]:
+    """One ``<camera>.timestamps.csv`` row (:data:`TIMESTAMP_COLUMNS`; source_index empty
+    when the source has no frame numbers, i.e. -1)."""
+    return (int(frame), int(host_ns), "" if source_index < 0 else int(source_index),
+            int(raw_frame), int(bool(filled)))
 
 
 def write_timestamps_csv(path: str | Path, times: FrameTimes) -> Path:
@@ -394,9 +407,8 @@ def write_timestamps_csv(path: str | Path, times: FrameTimes) -> Path:
         writer = csv.writer(fh)
         writer.writerow(TIMESTAMP_COLUMNS)
         for i in range(len(times.host_ns)):
-            src = int(times.source_index[i])
-            writer.writerow((i, int(times.host_ns[i]), "" if src < 0 else src,
-                             int(times.raw_frame[i]), int(bool(times.filled[i]))))
+            writer.writerow(timestamp_row(i, times.host_ns[i], int(times.source_index[i]),
+                                          times.raw_frame[i], times.filled[i]))
     return path
 
 
@@ -459,7 +471,7 @@ class Alignment:
 
     def is_identity(self, camera: str, n_recorded: int) -> bool:
         """True when the camera's recording already is its aligned video."""
-        return (self.n_frames == n_recorded and not self.filled[camera].any()
+        return (self.n_frames == n_recorded
                 and np.array_equal(self.frames[camera], np.arange(n_recorded)))
 
     def to_json(self) -> dict[str, Any]:
@@ -482,8 +494,9 @@ def align_to_grid(timestamps_ns: dict[str, np.ndarray], fps: float, *,
     """Resample every camera onto one grid of nominal period (nearest frame per instant).
 
     The grid starts at the latest first frame (that camera's frame 0 is grid frame 0) and
-    ends at the earliest last frame (see :func:`grid_length`), so every aligned video covers the same instants and
-    has the same number of frames. Empty when the cameras do not overlap in time.
+    ends at the earliest last frame (see :func:`grid_length`), so every aligned video covers
+    the same instants and has the same number of frames. Empty when the cameras do not
+    overlap in time.
     """
     settings = settings or SyncSettings()
     arrays = {c: np.asarray(t, dtype=np.int64).reshape(-1) for c, t in timestamps_ns.items()}

@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import numpy as np
+
+from liftlab.core.containers import Trajectory3D
 from liftlab.metrics.angles import knee_flexion_deg
 from liftlab.metrics.filtering import lowpass
 from liftlab.metrics.frames import (
@@ -28,8 +30,6 @@ from liftlab.metrics.frames import (
     unit,
 )
 from liftlab.metrics.settings import AlignmentSettings, Thresholds, load_thresholds
-
-from liftlab.core.containers import Trajectory3D
 
 AlignmentSource = Literal["calibration", "assumed", "estimated"]
 

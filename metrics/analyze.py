@@ -1,12 +1,15 @@
 """``analyze``: one trial's 3D trajectory in, per-frame series, reps and the reading out.
 
 Pipeline (pure numpy/scipy): check landmarks and units -> low-pass landmarks at the
-exercise's cut-off -> per side: knee JCS (A', with the alignment), plain thigh-shank flexion,
+exercise's cut-off -> planted-foot reference (heel, foot_index, ankle averaged where the
+foot is still, :mod:`liftlab.metrics.noise`) -> per side: knee JCS (A', with the alignment), plain thigh-shank flexion,
 abduction reliability, knee flexion (JCS when calibrated, else the plain thigh-shank
 angle, which needs no alignment), hip JCS (thigh spin from A' where its reliability holds, else from B's
 hinge plane), knee-over-foot, medial knee shift, shank frontal tilt -> angle series low-passed
-at ``angle_cutoff_hz`` -> reps and phases from mid-hip height -> foot stability from each
-rep's start pose -> per-rep numbers -> reading. :meth:`TrialAnalysis.to_json_dict` and
+at ``angle_cutoff_hz``, knee positions (shift, knee-over-foot) at ``shift_cutoff_hz`` -> reps
+and phases from mid-hip height -> foot stability from each rep's start pose -> noise floor of
+the shift on the standing frames, thresholds raised to multiples of it -> per-rep numbers ->
+reading. :meth:`TrialAnalysis.to_json_dict` and
 :meth:`TrialAnalysis.series_frame` give exactly the DESIGN.md section-3 JSON and CSV.
 """
 
@@ -17,14 +20,20 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from liftlab.core.containers import Trajectory3D
+from liftlab.core.errors import InputError
+from liftlab.core.landmarks import LOWER_LIMB
 from liftlab.metrics import angles as ang
 from liftlab.metrics.alignment import Alignment, estimate_alignment
 from liftlab.metrics.filtering import lowpass
 from liftlab.metrics.frames import SIDES, Leg, leg, pelvis_frame
+from liftlab.metrics.noise import noise_floor, planted_foot, standing_baseline
 from liftlab.metrics.per_rep import SideRep, SideSeries, consistency, side_rep_metrics
 from liftlab.metrics.reading import (
     Reading,
     Rule,
+    noise_adjusted,
     order_reasons,
     read_side,
     trial_consistency_rule,
@@ -32,10 +41,6 @@ from liftlab.metrics.reading import (
 )
 from liftlab.metrics.reps import Segmentation, segment_reps
 from liftlab.metrics.settings import EXERCISES, Exercise, Thresholds, load_thresholds
-
-from liftlab.core.containers import Trajectory3D
-from liftlab.core.errors import InputError
-from liftlab.core.landmarks import LOWER_LIMB
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -186,6 +191,12 @@ def _knee_curl_verdict(flex: dict[str, np.ndarray]) -> str | None:
 
 def _side_series(lg: Leg, pel: np.ndarray, alignment: Alignment, th: Thresholds, fps: float,
                  *, smooth_angles: bool) -> tuple[SideSeries, float]:
+    """Per-frame series of one side; ``lg`` carries the planted-foot reference."""
+    plane = None
+    if smooth_angles:
+        slow = {k: lowpass(getattr(lg, k), fps=fps, cutoff_hz=th.filter.plane_cutoff_hz,
+                           order=th.filter.order) for k in ("hip", "knee", "ankle", "heel", "toe")}
+        plane = replace(lg, **slow)
     a_deg = alignment.deg(lg.side)
     calibrated = alignment.source == "calibration"
     unc = alignment.uncertainty_deg
@@ -197,22 +208,37 @@ def _side_series(lg: Leg, pel: np.ndarray, alignment: Alignment, th: Thresholds,
     use_a = rel >= th.reading.abduction_min_reliability
     hip_rot = np.where(use_a, hip_a.int_rotation_deg, hip_b.int_rotation_deg)
 
-    def smooth(x: np.ndarray) -> np.ndarray:
+    def smooth(x: np.ndarray, cutoff_hz: float = th.filter.angle_cutoff_hz) -> np.ndarray:
         if not smooth_angles:
             return x
-        return lowpass(x, fps=fps, cutoff_hz=th.filter.angle_cutoff_hz, order=th.filter.order)
+        return lowpass(x, fps=fps, cutoff_hz=cutoff_hz, order=th.filter.order)
+
+    shift_hz = th.filter.shift_cutoff_hz
 
     nan = np.full(plain.shape, np.nan)
     series = SideSeries(
         knee_flexion_deg=smooth(knee.flexion_deg if calibrated else plain), knee_abduction_deg=smooth(knee.abduction_deg),
         knee_abduction_reliability=rel, hip_flexion_deg=smooth(hip_a.flexion_deg),
         hip_adduction_deg=smooth(hip_a.adduction_deg), hip_int_rotation_deg=smooth(hip_rot),
-        medial_knee_shift_mm=ang.medial_knee_shift_mm(lg, alignment_deg=a_deg),
-        knee_over_foot_mm=ang.knee_over_foot_mm(lg),
+        medial_knee_shift_mm=smooth(ang.medial_knee_shift_mm(lg, alignment_deg=a_deg,
+                                                             plane=plane), shift_hz),
+        knee_over_foot_mm=smooth(ang.knee_over_foot_mm(lg), shift_hz),
         shank_frontal_tilt_deg=ang.shank_frontal_tilt_deg(lg),
         heel_lift_mm=nan, foot_rotation_deg=nan, foot_slide_mm=nan,
         shank_length_mm=lg.shank_length_mm())
     return series, float(np.mean(use_a))
+
+
+_ADAPTIVE = ("shift_present_mm", "oscillation_prominence_mm", "baseline_return_mm",
+             "uncontrolled_velocity_mm_s")
+
+
+def _standing_frames(seg: Segmentation, *, margin: int) -> np.ndarray:
+    """Standing frames at least ``margin`` frames away from every rep (bool, (F,))."""
+    still = seg.phase == 0
+    for r in seg.reps:
+        still[max(0, r.start - margin):r.end + margin] = False
+    return still
 
 
 def _reference_frames(seg: Segmentation, n: int) -> np.ndarray:
@@ -298,9 +324,15 @@ def analyze(traj: Trajectory3D, *, exercise: Exercise = "squat",
         alignment = Alignment.assumed(uncertainty_deg=th.alignment.assumed_uncertainty_deg)
     pel = pelvis_frame(smooth.point("left_hip"), smooth.point("right_hip"),
                        smooth.point("left_shoulder"), smooth.point("right_shoulder"))
+    ns = th.noise
+    feet = {s: planted_foot(legs[s], fps=fps, window_s=ns.foot_window_s,
+                            tolerance_sd=ns.foot_tolerance_sd,
+                            min_tolerance_mm=ns.foot_min_tolerance_mm,
+                            detect_cutoff_hz=th.filter.foot_cutoff_hz if lowpass_data else None)
+             for s in SIDES}
     series, spin_a = {}, {}
     for s in SIDES:
-        series[s], spin_a[s] = _side_series(legs[s], pel, alignment, th, fps,
+        series[s], spin_a[s] = _side_series(feet[s].leg, pel, alignment, th, fps,
                                             smooth_angles=lowpass_data)
     if exercise != "knee_curl":
         verdict = _knee_curl_verdict({s: series[s].knee_flexion_deg for s in SIDES})
@@ -319,18 +351,35 @@ def analyze(traj: Trajectory3D, *, exercise: Exercise = "squat",
                             "only")
     ref = _reference_frames(seg, traj.n_frames)
     for s in SIDES:
-        fs = ang.foot_stability(legs[s], ref)
+        fs = ang.foot_stability(feet[s].slow, ref)
         series[s] = replace(series[s], heel_lift_mm=fs.heel_lift_mm,
                             foot_rotation_deg=fs.rotation_deg, foot_slide_mm=fs.slide_mm)
     pct_1rm = 100.0 * load_kg / one_rm_kg if load_kg and one_rm_kg else None
     pains = _pain_per_rep(pain, len(seg.reps), warnings)
     time_s = traj.time_s
+    still = _standing_frames(seg, margin=int(round(ns.standing_margin_s * fps)))
+    min_still = int(round(ns.min_standing_s * fps))
+    baselines = {}
+    for s in SIDES:
+        shift = series[s].medial_knee_shift_mm
+        baselines[s] = (standing_baseline(shift, still, fps=fps, min_frames=min_still)
+                        if ns.subtract_standing_baseline else np.zeros_like(shift))
+        series[s] = replace(series[s], medial_knee_shift_mm=shift - baselines[s])
+    floors = {s: noise_floor(series[s].medial_knee_shift_mm, still, fps=fps,
+                             min_frames=min_still) for s in SIDES}
+    side_th = {s: noise_adjusted(th.reading, floors[s].sd, floors[s].velocity_sd, ns=ns)
+               for s in SIDES}
+    for s in SIDES:
+        if side_th[s].shift_present_mm > th.reading.shift_present_mm:
+            warnings.append(f"{s} medial knee shift noise {floors[s].sd:.1f} mm (standing "
+                            f"frames): valgus read from {side_th[s].shift_present_mm:.0f} mm "
+                            f"instead of {th.reading.shift_present_mm:g} mm")
     reps: list[RepResult] = []
     for rep, p in zip(seg.reps, pains, strict=True):
-        per_side = {s: side_rep_metrics(series[s], rep, fps=fps, th=th.reading) for s in SIDES}
+        per_side = {s: side_rep_metrics(series[s], rep, fps=fps, th=side_th[s]) for s in SIDES}
         readings, rules = {}, []
         for s in SIDES:
-            readings[s], fired = read_side(per_side[s], s, th=th.reading, pain=p,
+            readings[s], fired = read_side(per_side[s], s, th=side_th[s], pain=p,
                                            percent_1rm=pct_1rm)
             rules += fired
         last = min(rep.end, traj.n_frames - 1)
@@ -343,7 +392,8 @@ def analyze(traj: Trajectory3D, *, exercise: Exercise = "squat",
     trial_rules = []
     for s in SIDES:
         rule = trial_consistency_rule([getattr(r, s).medial_knee_shift_peak_mm for r in reps],
-                                      th=th.reading)
+                                      th=side_th[s], noise_mm=floors[s].sd,
+                                      margin_sd=ns.consistency_margin_sd)
         if rule:
             trial_rules.append(rule)
     reading = worst([r.reading for r in reps])
@@ -355,7 +405,19 @@ def analyze(traj: Trajectory3D, *, exercise: Exercise = "squat",
               "leg_length_mm": round(leg_length_mm(legs), 1),
               "fps": fps, "filter": {"applied": lowpass_data,
                                      "landmarks_cutoff_hz": th.filter.cutoff_hz(exercise),
-                                     "angles_cutoff_hz": th.filter.angle_cutoff_hz}}
+                                     "angles_cutoff_hz": th.filter.angle_cutoff_hz,
+                                     "shift_cutoff_hz": th.filter.shift_cutoff_hz},
+              "noise": {s: {"shift_sd_mm": _round(floors[s].sd),
+                            "shift_velocity_sd_mm_s": _round(floors[s].velocity_sd),
+                            "standing_frames": floors[s].frames,
+                            "shift_baseline_mm": {
+                                "subtracted": ns.subtract_standing_baseline,
+                                "min": _round(float(np.min(baselines[s]))),
+                                "max": _round(float(np.max(baselines[s])))},
+                            "foot_noise_mm": _round(feet[s].noise_mm),
+                            "foot_moving_fraction": _round(float(np.mean(feet[s].moving > 0))),
+                            "thresholds": {k: _round(getattr(side_th[s], k)) for k in _ADAPTIVE}}
+                        for s in SIDES}}
     return TrialAnalysis(exercise, time_s, series, seg, reps, reading, order_reasons(reasons),
                          trial_rules, alignment, load_kg, one_rm_kg, warnings, extras,
                          {"thresholds": th.to_dict(), "thresholds_source": list(th.source)})

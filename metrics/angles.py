@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+
 from liftlab.metrics.frames import (
     UP,
     Leg,
@@ -151,14 +152,21 @@ def knee_over_foot_mm(lg: Leg) -> np.ndarray:
     return _medial_distance(lg, n)
 
 
-def medial_knee_shift_mm(lg: Leg, *, alignment_deg: float = 0.0) -> np.ndarray:
+def medial_knee_shift_mm(lg: Leg, *, alignment_deg: float = 0.0, plane: Leg | None = None
+                         ) -> np.ndarray:
     """Knee's medial distance (mm) from the hinge plane (hip, ankle, A' forward axis).
 
     ``n = s * unit((hip - ankle) x x_A')`` (lateral), ``shift = -(knee - ankle) . n``; zero for
     a hinge knee whatever the alignment, stance, toe-out and heading (once the alignment is
     right).
+
+    ``plane``: the same leg, low-passed harder, to orient the plane (``n``) only. A hinge
+    plane turns slowly (the hip moves within it), but its per-frame normal picks up the noise
+    of hip, knee (through the shank axis) and foot times the knee's lever at depth; the
+    knee's own position then carries only its own noise.
     """
-    n = lg.sign * unit(np.cross(lg.hip - lg.ankle, knee_forward(lg, alignment_deg)))
+    p = lg if plane is None else plane
+    n = lg.sign * unit(np.cross(p.hip - p.ankle, knee_forward(p, alignment_deg)))
     return _medial_distance(lg, n)
 
 

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import click
-from liftlab.metrics.settings import EXERCISES
 
 from liftlab.core.errors import InputError
+from liftlab.metrics.settings import EXERCISES
 
 
 def _pain(text: str | None) -> tuple[float, ...]:

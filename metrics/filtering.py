@@ -6,7 +6,10 @@ Where filtering happens in liftlab's metrics (documented once, here):
    cut-off (6 Hz squat, 10-12 Hz clean/snatch; ``[filter]`` in thresholds.toml) before any
    angle or position is computed;
 2. it low-passes the joint-angle series again at ``angle_cutoff_hz`` (4 Hz, opencap squat
-   example); knee-over-foot and medial shift in mm are not filtered a second time;
+   example) and knee-over-foot and the medial knee shift at ``shift_cutoff_hz`` (4 Hz); the
+   hinge plane of the shift is oriented from landmarks low-passed at ``plane_cutoff_hz``
+   (1.5 Hz) and foot motion is judged at ``foot_cutoff_hz`` (2 Hz), see
+   :mod:`liftlab.metrics.noise`;
 3. mid-hip height for repetitions uses the landmark-filtered signal; its velocity is a
    central difference of that.
 

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.signal import find_peaks
+
 from liftlab.metrics.reps import Rep
 from liftlab.metrics.settings import ReadingThresholds
-from scipy.signal import find_peaks
 
 
 @dataclass(frozen=True)
@@ -94,11 +95,29 @@ class SideRep:
         return out
 
 
+def present_mask(shift_mm: np.ndarray, *, enter_mm: float, leave_mm: float) -> np.ndarray:
+    """Frames where valgus is present, with hysteresis: it starts where the shift reaches
+    ``enter_mm`` and lasts until the shift falls below ``leave_mm`` (``<= enter_mm``), so noise
+    around the threshold neither splits nor shortens a plateau.
+
+    Examples
+    --------
+    >>> present_mask(np.array([0, 16, 12, 16, 5, 12.]), enter_mm=15, leave_mm=8).tolist()
+    [False, True, True, True, False, False]
+    """
+    x = np.nan_to_num(np.asarray(shift_mm, dtype=float), nan=-np.inf)
+    leave = min(leave_mm, enter_mm)
+    # 1 = enter, 0 = leave, -1 = keep the previous state; the rep starts without valgus
+    state = np.concatenate([[0], np.where(x >= enter_mm, 1, np.where(x < leave, 0, -1))])
+    last_set = np.maximum.accumulate(np.where(state >= 0, np.arange(state.size), 0))
+    return state[last_set][1:] == 1
+
+
 def side_rep_metrics(s: SideSeries, rep: Rep, *, fps: float, th: ReadingThresholds) -> SideRep:
     """Numbers of one side over one rep (frames ``rep.start`` to ``rep.end``)."""
     sl = slice(rep.start, rep.end)
     shift = s.medial_knee_shift_mm[sl]
-    above = shift >= th.shift_present_mm
+    above = present_mask(shift, enter_mm=th.shift_present_mm, leave_mm=th.baseline_return_mm)
     n = max(1, shift.size)
     rel_ok = s.knee_abduction_reliability[sl] >= th.abduction_min_reliability
     abd = np.where(rel_ok, s.knee_abduction_deg[sl], np.nan)

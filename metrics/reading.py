@@ -16,19 +16,25 @@ fires, else ``transient``:
 
 A rep's reading is the worse of its sides; a trial's the worst of its reps. The trial also
 gets ``uncontrolled`` when the peak shift of its valgus reps varies more than
-``inconsistent_cv`` (coefficient of variation, >= 3 reps). Every fired rule is returned with
-its number and threshold.
+``inconsistent_cv`` (coefficient of variation, >= 3 reps clearly above the threshold, with the
+spread the noise explains taken out). Every fired rule is returned with its number and
+threshold.
+
+Noise: :func:`noise_adjusted` raises the thresholds to multiples of the noise floor measured
+on the trial's standing frames (``[noise]`` in thresholds.toml), so measurement noise alone
+can neither make a valgus present nor fake oscillation or speed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
+
 from liftlab.metrics.per_rep import SideRep
-from liftlab.metrics.settings import ReadingThresholds
+from liftlab.metrics.settings import NoiseSettings, ReadingThresholds
 
 Reading = Literal["none", "transient", "red_flag"]
 Reason = Literal["persistent", "light_load", "uncontrolled", "foot_instability", "pain"]
@@ -102,14 +108,44 @@ def read_side(m: SideRep, side: str, *, th: ReadingThresholds, pain: float | Non
     return ("red_flag" if rules else "transient"), rules
 
 
-def trial_consistency_rule(peaks_mm: Sequence[float], *, th: ReadingThresholds
-                           ) -> Rule | None:
-    """``uncontrolled`` at trial level when valgus reps' peak shifts vary (CV) too much."""
-    x = np.asarray([p for p in peaks_mm if np.isfinite(p) and p >= th.shift_present_mm])
+def noise_adjusted(th: ReadingThresholds, noise_mm: float, velocity_noise_mm_s: float, *,
+                   ns: NoiseSettings) -> ReadingThresholds:
+    """Thresholds raised to multiples of the measured noise floor (never lowered).
+
+    ``shift_present_mm`` >= ``present_noise_sd`` x noise, ``oscillation_prominence_mm`` >=
+    ``prominence_noise_sd`` x noise, ``baseline_return_mm`` >= ``baseline_noise_sd`` x noise
+    and ``uncontrolled_velocity_mm_s`` >= ``velocity_noise_sd`` x the velocity noise; NaN
+    noise (no standing frames) leaves ``th`` as it is.
+    """
+    def at_least(value: float, sd: float, k: float) -> float:
+        return max(value, k * sd) if np.isfinite(sd) else value
+
+    return replace(
+        th, shift_present_mm=at_least(th.shift_present_mm, noise_mm, ns.present_noise_sd),
+        oscillation_prominence_mm=at_least(th.oscillation_prominence_mm, noise_mm,
+                                           ns.prominence_noise_sd),
+        baseline_return_mm=at_least(th.baseline_return_mm, noise_mm, ns.baseline_noise_sd),
+        uncontrolled_velocity_mm_s=at_least(th.uncontrolled_velocity_mm_s, velocity_noise_mm_s,
+                                            ns.velocity_noise_sd))
+
+
+def trial_consistency_rule(peaks_mm: Sequence[float], *, th: ReadingThresholds,
+                           noise_mm: float = 0.0, margin_sd: float = 0.0) -> Rule | None:
+    """``uncontrolled`` at trial level when valgus reps' peak shifts vary (CV) too much.
+
+    Only reps whose peak clearly exceeds the threshold (by ``margin_sd`` x ``noise_mm``)
+    count, and the part of the spread that the noise explains is taken out:
+    ``CV = sqrt(max(0, SD^2 - noise^2)) / mean``.
+    """
+    noise = float(noise_mm) if np.isfinite(noise_mm) else 0.0
+    floor = th.shift_present_mm + margin_sd * noise
+    x = np.asarray([p for p in peaks_mm if np.isfinite(p) and p >= floor])
     if x.size < 3:
         return None
-    cv = float(x.std(ddof=1) / x.mean())
+    sd = float(np.sqrt(max(0.0, x.var(ddof=1) - noise**2)))
+    cv = sd / float(x.mean())
     if cv <= th.inconsistent_cv:
         return None
     return Rule("uncontrolled", "both", cv, th.inconsistent_cv,
-                f"peak medial shift varied rep to rep (CV {cv:.2f})")
+                f"peak medial shift varied rep to rep (CV {cv:.2f}"
+                + (f", noise {noise:.1f} mm taken out)" if noise else ")"))

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+from scipy.signal import find_peaks
+
 from liftlab.metrics.filtering import derivative
 from liftlab.metrics.settings import RepSettings
-from scipy.signal import find_peaks
 
 Phase = Literal["stand", "descent", "bottom", "ascent"]
 PHASES: tuple[Phase, ...] = ("stand", "descent", "bottom", "ascent")

@@ -35,6 +35,12 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "min_flexion_deg": (5, 120), "other_knee_max_flexion_deg": (5, 120),
     "max_thigh_motion_deg": (1, 90), "good_flexion_deg": (5, 150), "min_frames": (1, 100000),
     "max_spread_deg": (0.1, 45), "assumed_uncertainty_deg": (0, 45),
+    "shift_cutoff_hz": (0.5, 50), "foot_cutoff_hz": (0.2, 50), "plane_cutoff_hz": (0.2, 50),
+    "foot_window_s": (0.2, 60), "foot_tolerance_sd": (0.0, 20),
+    "foot_min_tolerance_mm": (0.0, 100), "min_standing_s": (0.0, 10),
+    "standing_margin_s": (0.0, 5), "present_noise_sd": (0.0, 20),
+    "prominence_noise_sd": (0.0, 20), "velocity_noise_sd": (0.0, 50),
+    "baseline_noise_sd": (0.0, 20), "consistency_margin_sd": (0.0, 20),
 }
 
 
@@ -48,6 +54,9 @@ class FilterSettings:
     snatch_cutoff_hz: float = 12.0
     knee_curl_cutoff_hz: float = 6.0
     angle_cutoff_hz: float = 4.0
+    shift_cutoff_hz: float = 4.0
+    foot_cutoff_hz: float = 2.0
+    plane_cutoff_hz: float = 1.5
     order: int = 2
 
     def cutoff_hz(self, exercise: Exercise) -> float:
@@ -99,13 +108,32 @@ class AlignmentSettings:
 
 
 @dataclass(frozen=True)
+class NoiseSettings:
+    """Measurement-noise handling: planted-foot reference and the adaptive noise floor."""
+
+    foot_window_s: float = 4.0
+    foot_tolerance_sd: float = 4.0
+    foot_min_tolerance_mm: float = 0.1
+    min_standing_s: float = 0.5
+    standing_margin_s: float = 0.2
+    present_noise_sd: float = 3.0
+    prominence_noise_sd: float = 3.0
+    velocity_noise_sd: float = 5.0
+    baseline_noise_sd: float = 2.5
+    consistency_margin_sd: float = 2.0
+    subtract_standing_baseline: bool = True
+
+
+@dataclass(frozen=True)
 class Thresholds:
-    """All metric settings: ``filter``, ``reps`` and ``reading`` tables; ``source`` = files read."""
+    """All metric settings: ``filter``, ``reps``, ``reading``, ``alignment`` and ``noise``
+    tables; ``source`` = files read."""
 
     filter: FilterSettings = field(default_factory=FilterSettings)
     reps: RepSettings = field(default_factory=RepSettings)
     reading: ReadingThresholds = field(default_factory=ReadingThresholds)
     alignment: AlignmentSettings = field(default_factory=AlignmentSettings)
+    noise: NoiseSettings = field(default_factory=NoiseSettings)
     source: tuple[str, ...] = ("packaged",)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
@@ -116,7 +144,7 @@ class Thresholds:
 
 
 _TABLES = {"filter": FilterSettings, "reps": RepSettings, "reading": ReadingThresholds,
-           "alignment": AlignmentSettings}
+           "alignment": AlignmentSettings, "noise": NoiseSettings}
 
 
 def _build(table: str, values: dict[str, Any], where: str) -> Any:
@@ -127,6 +155,12 @@ def _build(table: str, values: dict[str, Any], where: str) -> Any:
     for key, value in values.items():
         if key not in known:
             problems.append(f"unknown key [{table}] {key} (known: {', '.join(known)})")
+            continue
+        if known[key].type in ("bool", bool):
+            if not isinstance(value, bool):
+                problems.append(f"[{table}] {key} must be true or false, got {value!r}")
+            else:
+                kwargs[key] = value
             continue
         if isinstance(value, bool) or not isinstance(value, int | float):
             problems.append(f"[{table}] {key} must be a number, got {value!r}")
@@ -166,7 +200,7 @@ def load_thresholds(path: str | Path | None = None) -> Thresholds:
         user = _read_toml(Path(path))
         where = str(path)
         unknown = sorted(set(user) - set(_TABLES))
-        check_all([f"unknown table [{t}] (known: filter, reps, reading, alignment)" for t in unknown],
+        check_all([f"unknown table [{t}] (known: {', '.join(_TABLES)})" for t in unknown],
                   where=where, fix="use only the tables of metrics/thresholds.toml")
         for table, values in user.items():
             if not isinstance(values, dict):

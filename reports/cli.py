@@ -23,7 +23,7 @@ from liftlab.core.errors import InputError
 def report(athlete: str | None, session: str | None, all_athletes: bool, db_url: str | None,
            out: Path, page: str) -> None:
     """Write the coach PDF: readings in plain words, curves, rep tables, still frames, trend."""
-    from liftlab.reports.pdf import build_report, build_session_reports
+    from liftlab.reports.pdf import build_report, build_session_reports, slug
 
     if all_athletes == bool(athlete):
         raise InputError("Give either --athlete NAME or --all",
@@ -37,8 +37,10 @@ def report(athlete: str | None, session: str | None, all_athletes: bool, db_url:
         for path in paths:
             click.echo(f"wrote {path}")
         return
-    if out.suffix.lower() != ".pdf":
-        out = out.with_suffix(".pdf") if not out.is_dir() else out / "report.pdf"
+    if out.is_dir():
+        out = out / f"{slug(athlete)}.pdf"  # type: ignore[arg-type]
+    elif out.suffix.lower() != ".pdf":
+        out = out.with_suffix(".pdf")
     path = build_report(db_url, athlete, session=session, out=out, page=page)  # type: ignore[arg-type]
     click.echo(f"wrote {path}")
 

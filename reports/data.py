@@ -283,7 +283,8 @@ def _series(s: Session, trial_id: int) -> pd.DataFrame | None:
 def _provenance(s: Session, trial: Trial) -> Provenance:
     run = s.scalar(sa.select(ProcessingRun).where(ProcessingRun.trial_id == trial.id,
                                                   ProcessingRun.status == "ok")
-                   .order_by(ProcessingRun.finished_at.desc(), ProcessingRun.id.desc()).limit(1))
+                   .order_by(ProcessingRun.finished_at.desc().nulls_last(),
+                             ProcessingRun.id.desc()).limit(1))
     calib = (s.get(Calibration, trial.calibration_id)
              if trial.calibration_id is not None else None)
     return Provenance(

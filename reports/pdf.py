@@ -168,6 +168,9 @@ class _Report:
         unread = sum(t.reading is None for t in lifts)
         if unread:
             brief += f"; {unread} not read (no repetitions found)"
+        if any(t.alignment_source != "calibration" for t in lifts):
+            brief += (". The athlete's alignment was not measured (no knee-curl movement), so "
+                      "inward-shift readings may be overstated: see 'Build or movement?' below")
         out.append(self.p(f"<b>In brief:</b> {len(lifts)} lift{'s' if len(lifts) > 1 else ''} "
                           f"read: {brief}.", "box"))
         out.append(self.p("Lifts and readings", "h3"))
@@ -247,14 +250,15 @@ class _Report:
         return out
 
     def rep_table(self, t: TrialData) -> Table:
-        head = ("Rep", "Inward shift L / R (mm)", "Knee over foot L / R (mm)", "Peak timing",
+        head = ("Rep", "Inward shift L / R (mm)", "Knee over foot L / R (mm)", "Peak, time inside",
                 "Back before lockout", "Heel lift L / R (mm)", "Foot turn L / R (deg)", "Pain",
                 "Reading")
         rows: list[list[Any]] = [[self.p(h, "cellb") for h in head]]
         tints = {}
         baseline = float(self.data.thresholds.baseline_return_mm)
         for i, rep in enumerate(t.reps, start=1):
-            timing = rep_timing(t.series, rep, baseline_return_mm=baseline)
+            timing = rep_timing(t.series, rep, baseline_return_mm=baseline,
+                                threshold_mm=self.threshold_mm)
             sides = (rep.left, rep.right)
             rows.append([str(rep.index), _lr(sides, "medial_knee_shift_peak_mm"),
                          _lr(sides, "knee_over_foot_peak_mm"), self.p(timing.timing_text, "cell"),
@@ -263,7 +267,7 @@ class _Report:
                          self.p(_e(_reading_cell(rep.reading, rep.reasons)), "cellb")])
             tints[i] = READING_TINTS.get(rep.reading, "#FAFAFA")
         w = self.width
-        return _table(rows, [0.06 * w, 0.11 * w, 0.12 * w, 0.13 * w, 0.1 * w, 0.1 * w, 0.1 * w,
+        return _table(rows, [0.06 * w, 0.1 * w, 0.11 * w, 0.18 * w, 0.09 * w, 0.09 * w, 0.09 * w,
                              0.07 * w, 0.21 * w], tints=tints)
 
     def still(self, t: TrialData) -> Any:
@@ -473,7 +477,8 @@ def build_report(db_url_or_db: str | Database | None, athlete: str, *,
     return render_report(data, out, page=page)
 
 
-def _slug(name: str) -> str:
+def slug(name: str) -> str:
+    """A file-name-safe form of ``name`` (letters, digits, ``-`` and ``_``)."""
     keep = "".join(c if c.isalnum() or c in "-_" else "_" for c in name.strip())
     return "_".join(part for part in keep.split("_") if part) or "athlete"
 
@@ -488,7 +493,7 @@ def build_session_reports(db: str | Database | None, session_id: str | int | Non
         paths = []
         for athlete, sid in session_athletes(database, session_id):
             data = load_report_data(database, athlete, session=sid)
-            name = f"{_slug(athlete)}_{data.session.date:%Y-%m-%d}_{_slug(data.session.name)}.pdf"
+            name = f"{slug(athlete)}_{data.session.date:%Y-%m-%d}_{slug(data.session.name)}.pdf"
             paths.append(render_report(data, out_dir / name, page=page))
         return paths
     finally:

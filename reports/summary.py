@@ -24,16 +24,20 @@ class RepTiming:
     peak_pct_ascent: float | None   # 0 = start of ascent, 100 = lockout
     lockout_shift_mm: float | None  # larger side's shift at the rep's last frame
     returned: bool | None           # lockout shift below the baseline-return threshold
+    above_pct: float | None = None  # % of the rep above the threshold (larger side)
 
     @property
     def timing_text(self) -> str:
         if self.peak_phase is None:
             return "-"
+        text = self.peak_phase
         if self.peak_phase == "ascent" and self.peak_pct_ascent is not None:
             part = "early" if self.peak_pct_ascent < 40 else (
                 "mid" if self.peak_pct_ascent < 70 else "late")
-            return f"{part} ascent ({self.peak_pct_ascent:.0f}%)"
-        return self.peak_phase
+            text = f"{part} ascent ({self.peak_pct_ascent:.0f}%)"
+        if self.above_pct is not None and self.above_pct >= 0.5:
+            text += f"; inside for {self.above_pct:.0f}% of the rep"
+        return text
 
     @property
     def returned_text(self) -> str:
@@ -53,11 +57,14 @@ def _stored_timing(rep: RepData) -> RepTiming | None:
     if not isinstance(phase, str) or not isinstance(returned, bool):
         return None
     pct, lockout = stored.get("peak_time_pct_ascent"), stored.get("shift_at_lockout_mm")
+    above = stored.get("fraction_above_threshold")
     return RepTiming(phase, float(pct) if isinstance(pct, int | float) else None,
-                     float(lockout) if isinstance(lockout, int | float) else None, returned)
+                     float(lockout) if isinstance(lockout, int | float) else None, returned,
+                     100.0 * above if isinstance(above, int | float) else None)
 
 
-def rep_timing(series: pd.DataFrame | None, rep: RepData, *, baseline_return_mm: float) -> RepTiming:
+def rep_timing(series: pd.DataFrame | None, rep: RepData, *, baseline_return_mm: float,
+               threshold_mm: float | None = None) -> RepTiming:
     """Timing of the larger inward knee shift of ``rep``: as stored by the analysis when it
     was, else from the per-frame series (``-`` when neither has it)."""
     stored = _stored_timing(rep)
@@ -88,7 +95,8 @@ def rep_timing(series: pd.DataFrame | None, rep: RepData, *, baseline_return_mm:
     finite = shift[np.isfinite(shift)]
     lockout = float(finite[-1]) if len(finite) else None
     returned = None if lockout is None else bool(lockout < baseline_return_mm)
-    return RepTiming(peak_phase, pct, lockout, returned)
+    above = None if threshold_mm is None else 100.0 * float(np.mean(shift >= threshold_mm))
+    return RepTiming(peak_phase, pct, lockout, returned, above)
 
 
 @dataclass(frozen=True)

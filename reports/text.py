@@ -45,8 +45,8 @@ RULE_SHORT: dict[str, str] = {
 
 ALIGNMENT_SOURCE_TEXT: dict[str, str] = {
     "calibration": "measured with the knee-curl movement",
-    "assumed": "assumed (0 degrees: no knee-curl movement was recorded)",
-    "estimated": "estimated from the lifts themselves (no knee-curl movement was recorded)",
+    "assumed": "0 degrees: no knee-curl movement was recorded",
+    "estimated": "estimated from the lifts themselves: no knee-curl movement was recorded",
 }
 
 KNEE_CURL_REQUEST = (
@@ -181,16 +181,22 @@ def alignment_sentences(source: str | None, left_deg: float | None, right_deg: f
         The largest medial knee shift of the session.
     """
     out = []
-    source_text = ALIGNMENT_SOURCE_TEXT.get(source or "", "not recorded")
+    source_text = ALIGNMENT_SOURCE_TEXT.get(source or "", "no alignment was recorded")
     angles = ""
-    if left_deg is not None and right_deg is not None:
+    if source != "assumed" and left_deg is not None and right_deg is not None:
         angles = (f": feet turned out {fmt_num(left_deg)} degrees left and {fmt_num(right_deg)} "
                   f"degrees right relative to the knees")
-    out.append(f"Alignment source: {source or 'not recorded'}, {source_text}{angles}.")
+    out.append(f"Alignment source: {source or 'not recorded'} ({source_text}){angles}.")
     calibrated = source == "calibration"
-    if caves_in:
+    if caves_in and calibrated:
         out.append(f"The knees cave in during the rep: beyond the athlete's build, the knee "
                    f"moved toward the midline by up to {fmt_mm(max_shift_mm)}.")
+    elif caves_in:
+        out.append(f"The knees moved inward from the {source or 'assumed'} line by up to "
+                   f"{fmt_mm(max_shift_mm)}. Without the knee-curl movement we cannot tell how "
+                   f"much of this is the athlete's build (feet turned out relative to the "
+                   f"knees) and how much is the knees caving in during the rep, so the "
+                   f"readings may overstate it.")
     elif build_inside and calibrated:
         out.append("The knees track inside the toes because of the athlete's build: with the "
                    "measured alignment there is no inward shift during the rep.")

@@ -54,9 +54,8 @@ def query(what: str, athlete: str | None, since: str | None, db_url: str | None,
     strength   strength tests of --athlete by muscle, position and side
     trials     one row per trial
     """
-    from liftlab.storage import queries
-
     from liftlab.core.errors import InputError
+    from liftlab.storage import queries
 
     if what in NEEDS_ATHLETE and not athlete:
         raise InputError(f"`liftlab query {what}` needs --athlete NAME",
@@ -111,7 +110,8 @@ def strength() -> None:
               type=click.Choice(["supine", "prone", "side_lying", "seated", "standing"]))
 @click.option("--value", required=True, type=float)
 @click.option("--unit", required=True, type=click.Choice(["N", "Nm", "kg"]))
-@click.option("--date", "date", default=None, help="YYYY-MM-DD (default: today).")
+@click.option("--date", "date", default=None,
+              help="YYYY-MM-DD (default: the --session's date, else today).")
 @click.option("--session", default=None, help="Session folder name or date (optional).")
 @click.option("--method", default="", help="Method / device, e.g. 'HHD make test'.")
 @click.option("--notes", default="")
@@ -120,23 +120,22 @@ def strength_add(athlete: str, muscle: str, side: str, position: str, value: flo
                  date: str | None, session: str | None, method: str, notes: str,
                  db_url: str | None) -> None:
     """Record one strength test."""
-    import datetime as dt
-
     from liftlab.storage.db import open_database
     from liftlab.storage.inputs import StrengthMeasurement
     from liftlab.storage.repository import save_strength_test
 
     measurement = StrengthMeasurement(
         athlete=athlete, muscle_group=muscle, side=side, position=position,  # type: ignore[arg-type]
-        value=value, unit=unit, date=date or dt.date.today(),  # type: ignore[arg-type]
+        value=value, unit=unit, date=date,  # type: ignore[arg-type]
         session=session, method=method, notes=notes)
     db = open_database(db_url)
     try:
         row_id = save_strength_test(db, measurement)
     finally:
         db.dispose()
+    when = measurement.date or f"the date of session {session}"
     click.echo(f"strength test {row_id} stored: {athlete}, {measurement.muscle_group} "
-               f"{side} {position} {value:g} {unit} on {measurement.date}")
+               f"{side} {position} {value:g} {unit} on {when}")
 
 
 @strength.command("list")

@@ -219,6 +219,8 @@ def check_connection(engine: Engine) -> None:
                            fix="install psycopg (pip install 'psycopg[binary]')") from None
     except (exc.OperationalError, exc.InterfaceError, exc.ProgrammingError) as error:
         problem = _connect_problem(error)
+        if engine.url.password:
+            problem = problem.replace(str(engine.url.password), "***")
         if engine.dialect.name == "sqlite":
             fix = "check that the folder of the SQLite file exists and is writable (--db / LIFTLAB_DB)"
         else:

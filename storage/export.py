@@ -15,6 +15,8 @@ from typing import Literal
 
 import pandas as pd
 import sqlalchemy as sa
+
+from liftlab.core.errors import InputError, StorageError
 from liftlab.storage.db import Database
 from liftlab.storage.models import (
     SIDE_METRICS,
@@ -35,8 +37,6 @@ from liftlab.storage.queries import (
     trials_table,
 )
 from liftlab.storage.repository import series_from_bytes, trajectory_from_bytes
-
-from liftlab.core.errors import InputError, StorageError
 
 TableFormat = Literal["csv", "parquet"]
 ExportFormat = Literal["csv", "parquet", "trc"]

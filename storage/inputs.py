@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from liftlab.storage.models import POSITIONS, STRENGTH_SIDES, STRENGTH_UNITS
-
 from liftlab import __version__
+from liftlab.core.context import context_problems, pain_for_rep, percent_1rm
 from liftlab.core.errors import InputError, check_all
+from liftlab.storage.models import POSITIONS, STRENGTH_SIDES, STRENGTH_UNITS
 
 Position = Literal["supine", "prone", "side_lying", "seated", "standing"]
 StrengthUnit = Literal["N", "Nm", "kg"]
@@ -107,27 +107,16 @@ class TrialInfo:
             problems.append("trial name must not be empty")
         if not str(self.exercise).strip():
             problems.append("exercise must not be empty")
-        if self.load_kg is not None and not self.load_kg >= 0:
-            problems.append(f"load_kg must be >= 0, got {self.load_kg}")
-        if self.one_rm_kg is not None and not self.one_rm_kg > 0:
-            problems.append(f"one_rm_kg must be > 0, got {self.one_rm_kg}")
-        if any(not 0 <= p <= 10 for p in self.pain):
-            problems.append(f"pain must be 0-10, got {list(self.pain)}")
+        problems += context_problems(self.load_kg, self.one_rm_kg, self.pain)
         check_all(problems, where=f"TrialInfo {self.name!r}")
 
     @property
     def percent_1rm(self) -> float | None:
-        if self.load_kg is None or self.one_rm_kg is None:
-            return None
-        return 100.0 * self.load_kg / self.one_rm_kg
+        return percent_1rm(self.load_kg, self.one_rm_kg)
 
     def pain_for_rep(self, rep_index: int) -> float | None:
         """Pain of rep ``rep_index`` (1-based): per-rep list, or one number for the set."""
-        if len(self.pain) == 1:
-            return self.pain[0]
-        if 1 <= rep_index <= len(self.pain):
-            return self.pain[rep_index - 1]
-        return None
+        return pain_for_rep(self.pain, rep_index)
 
     @classmethod
     def from_config(cls, config: Any) -> TrialInfo:
@@ -217,7 +206,10 @@ class RunInfo:
 
 @dataclass(frozen=True)
 class StrengthMeasurement:
-    """One strength test: muscle group, side, position, value with unit (N, Nm or kg)."""
+    """One strength test: muscle group, side, position, value with unit (N, Nm or kg).
+
+    ``date`` defaults to the date of ``session`` when one is named, else to today.
+    """
 
     athlete: str
     muscle_group: str
@@ -225,13 +217,16 @@ class StrengthMeasurement:
     position: Position
     value: float
     unit: StrengthUnit
-    date: dt.date = field(default_factory=dt.date.today)
+    date: dt.date | None = None
     session: str | None = None
     method: str = ""
     notes: str = ""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "date", parse_date(self.date, what="test date"))
+        if self.date is not None:
+            object.__setattr__(self, "date", parse_date(self.date, what="test date"))
+        elif not self.session:
+            object.__setattr__(self, "date", dt.date.today())
         object.__setattr__(self, "muscle_group", str(self.muscle_group).strip().lower())
         problems = []
         if not str(self.athlete).strip():

@@ -47,6 +47,9 @@ SIDE_METRICS: tuple[str, ...] = (
 #: Trials read without a calibrated alignment (partial index; queries must use this text).
 UNCALIBRATED_SQL = "alignment_source IS NULL OR alignment_source <> 'calibration'"
 
+#: Red-flag reps (partial index for the red-flag query).
+RED_FLAG_SQL = "reading = 'red_flag'"
+
 #: JSON on SQLite, JSONB on PostgreSQL (queryable with ``->>``).
 JSONType = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
@@ -194,6 +197,8 @@ class Rep(Base):
     __table_args__ = (
         sa.UniqueConstraint("trial_id", "rep_index"),
         sa.Index(None, "reading"),
+        sa.Index("ix_reps_red_flag_trial_id", "trial_id",
+                 sqlite_where=sa.text(RED_FLAG_SQL), postgresql_where=sa.text(RED_FLAG_SQL)),
         sa.CheckConstraint(_in("reading", READINGS), name="reading"),
     )
 

@@ -17,6 +17,7 @@ until commit, so two writers of one trial queue). Transient PostgreSQL failures
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -25,6 +26,11 @@ from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from liftlab.core.containers import Trajectory3D
+from liftlab.core.errors import InputError, check_all
 from liftlab.storage.db import Database, jsonable
 from liftlab.storage.inputs import (
     CalibrationInfo,
@@ -48,11 +54,6 @@ from liftlab.storage.models import (
     Trajectory,
     Trial,
 )
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
-
-from liftlab.core.containers import Trajectory3D
-from liftlab.core.errors import InputError, check_all
 
 SERIES_FORMAT = "parquet"
 _REP_KEYS = {"index", "start_s", "bottom_s", "end_s", "reading", "reasons", "left", "right",
@@ -383,11 +384,12 @@ def save_strength_test(db: Database, measurement: StrengthMeasurement) -> int:
 
     def write(session: Session) -> int:
         athlete_id = _athlete_id(session, measurement.athlete)
-        session_id = None
+        session_id, date = None, measurement.date
         if measurement.session:
-            session_id = _find_session_id(session, athlete_id, measurement.athlete,
-                                          measurement.session)
-        row = StrengthTest(athlete_id=athlete_id, session_id=session_id, date=measurement.date,
+            session_id, session_date = _find_session(session, athlete_id, measurement.athlete,
+                                                     measurement.session)
+            date = date or session_date
+        row = StrengthTest(athlete_id=athlete_id, session_id=session_id, date=date,
                            muscle_group=measurement.muscle_group, side=measurement.side,
                            position=measurement.position, value=float(measurement.value),
                            unit=measurement.unit, method=measurement.method or None,
@@ -399,17 +401,19 @@ def save_strength_test(db: Database, measurement: StrengthMeasurement) -> int:
     return db.write(write)
 
 
-def _find_session_id(session: Session, athlete_id: int, athlete: str, key: str) -> int:
+def _find_session(session: Session, athlete_id: int, athlete: str,
+                  key: str) -> tuple[int, dt.date]:
+    """(id, date) of the athlete's session named ``key`` (folder name, or a unique date)."""
     query = sa.select(LabSession.id, LabSession.name, LabSession.date).where(
         LabSession.athlete_id == athlete_id)
     rows = session.execute(query).all()
-    matches = [r.id for r in rows if r.name == key or str(r.date) == key]
+    matches = [(int(r.id), r.date) for r in rows if r.name == key or str(r.date) == key]
     if len(matches) != 1:
         known = ", ".join(f"{r.name} ({r.date})" for r in rows) or "none"
         found = "no session" if not matches else f"{len(matches)} sessions"
         raise InputError(f"{found} of {athlete!r} match {key!r}", where=f"sessions: {known}",
                          fix="give the session folder name, or omit --session")
-    return int(matches[0])
+    return matches[0]
 
 
 # --------------------------------------------------------------------------- reads

@@ -28,9 +28,9 @@ keyword option, stated in the report.
 from __future__ import annotations
 
 import pandas as pd
-from liftlab.storage.db import Database
 
 from liftlab.core.errors import InputError
+from liftlab.storage.db import Database
 
 UPRIGHT_POSITIONS: tuple[str, ...] = ("seated", "standing")
 LYING_POSITIONS: tuple[str, ...] = ("supine", "prone", "side_lying")

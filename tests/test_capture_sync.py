@@ -148,6 +148,7 @@ def test_alignment_trims_to_the_common_span_and_fills_drops():
     assert al.grid_ns[0] == late[0] and al.n_frames == 100
     assert np.array_equal(al.frames["cam2"], np.arange(100))
     assert al.is_identity("cam2", 100) and not al.is_identity("cam1", 120)
+    assert not al.is_identity("cam3", 118)  # repeats a frame where two were lost
     assert np.array_equal(al.frames["cam1"], np.arange(10, 110))  # 3 ms off: nearest frame
     assert not al.filled["cam1"].any()
     # cam3 lost its frames 50 and 51 (grid rows 40, 41): the nearest frame is repeated

@@ -7,13 +7,13 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from liftlab.metrics.analyze import analyze
-from liftlab.metrics.settings import load_thresholds
-from liftlab.reconstruction.trc import write_trc
 from test_metrics_synthetic import squat_trial
 
 from liftlab.cli import main
 from liftlab.core.errors import InputError
+from liftlab.metrics.analyze import analyze
+from liftlab.metrics.settings import load_thresholds
+from liftlab.reconstruction.trc import write_trc
 
 SIDE_KEYS = {"medial_knee_shift_peak_mm", "knee_over_foot_peak_mm", "shank_frontal_tilt_peak_deg",
              "knee_abduction_peak_deg", "hip_int_rotation_peak_deg", "hip_adduction_peak_deg",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from liftlab.metrics.alignment import alignment_angle_deg
 from liftlab.metrics.angles import (
     abduction_reliability,
@@ -156,9 +157,9 @@ def test_abduction_reliability_bounds():
 
 def test_fppa_2d_frontal_camera_matches_frontal_angle_sign_and_size():
     import cv2
-    from liftlab.metrics.angles import fppa_2d_deg
 
     from liftlab.core.cameras import Camera
+    from liftlab.metrics.angles import fppa_2d_deg
 
     r = np.array([[0.0, 1, 0], [0, 0, -1], [-1, 0, 0]])  # looking along -x at the athlete
     centre = np.array([6000.0, 0, 500])

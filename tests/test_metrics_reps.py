@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_metrics_synthetic import squat_trial
+
 from liftlab.metrics.analyze import analyze
 from liftlab.metrics.reps import segment_reps
-from test_metrics_synthetic import squat_trial
 
 CASES = {
     "one": ((1.0, 0.0, 1.0, 0.45),),

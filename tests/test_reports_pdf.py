@@ -16,6 +16,7 @@ import pypdf
 import pytest
 import sqlalchemy as sa
 from test_reports_synth import SynthTrial, store
+from test_storage_fixtures import db_url  # noqa: F401 (fixture: fresh SQLite file or PG schema)
 
 from liftlab.core.errors import InputError
 from liftlab.reports.pdf import build_report, build_session_reports
@@ -250,3 +251,30 @@ def test_cli_report(lab: dict, tmp_path: Path, capsys: pytest.CaptureFixture) ->
                  "--out", str(tmp_path / "all")]) == 0
     assert len(list((tmp_path / "all").glob("*.pdf"))) == 2
     assert main(["report", "--db", url, "--out", str(out)]) == 2
+
+
+def test_cli_out_folder_names_pdf_after_athlete(lab: dict, tmp_path: Path) -> None:
+    from liftlab.cli import main
+
+    assert main(["report", "--athlete", "Kim Poe", "--db", str(lab["db"].engine.url),
+                 "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "Kim_Poe.pdf").is_file()
+
+
+def test_report_on_each_backend(db_url: str, tmp_path: Path) -> None:  # noqa: F811
+    """The same report from SQLite and PostgreSQL (when LIFTLAB_TEST_PG_URL is set)."""
+    db = open_database(db_url)
+    try:
+        store(db, "Pat Lee", [
+            SynthTrial("heavy", "transient", 21, 16, load_kg=130, reading="transient"),
+            SynthTrial("light", "transient", 24, 10, load_kg=60, reading="red_flag",
+                       reasons=("light_load",))], session="s2")
+        store(db, "Pat Lee", [SynthTrial("old", "none", 4, 3)], date="2026-01-10",
+              session="s1")
+        out = build_report(db, "Pat Lee", out=tmp_path / "pat.pdf")
+    finally:
+        db.dispose()
+    parts = sections(pdf_text(out))
+    assert re.search(r"Reading: (.+)", parts["heavy"]).group(1) == "Transient (controlled)"
+    assert re.search(r"Reading: (.+)", parts["light"]).group(1) == "Red flag: light load"
+    assert "Trend across sessions" in pdf_text(out)

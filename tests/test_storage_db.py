@@ -8,6 +8,10 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from test_storage_fixtures import PG_SKIP, PG_URL
+
+from liftlab.cli import main
+from liftlab.core.errors import StorageError
 from liftlab.storage.db import (
     create_engine,
     open_database,
@@ -16,10 +20,6 @@ from liftlab.storage.db import (
     schema_is_current,
 )
 from liftlab.storage.models import Base
-from test_storage_fixtures import PG_SKIP, PG_URL
-
-from liftlab.cli import main
-from liftlab.core.errors import StorageError
 
 pytest_plugins = ["test_storage_fixtures"]  # fixtures db_url, db (SQLite + PostgreSQL)
 
@@ -108,7 +108,9 @@ def test_sqlite_runs_wal_with_foreign_keys(tmp_path) -> None:
     db.dispose()
 
 
-def _open_and_count(url: str) -> int:
+def _open_and_count(args: tuple[str, object]) -> int:
+    url, barrier = args
+    barrier.wait(timeout=120)  # all processes open the new database together
     db = open_database(url)
     with db.engine.connect() as conn:
         count = conn.exec_driver_sql("SELECT count(*) FROM athletes").scalar_one()
@@ -116,7 +118,34 @@ def _open_and_count(url: str) -> int:
     return int(count)
 
 
+@pytest.mark.slow
 def test_several_processes_create_one_new_database(db_url) -> None:
-    with mp.get_context("spawn").Pool(3) as pool:
-        counts = pool.map(_open_and_count, [db_url] * 3)
+    context = mp.get_context("spawn")
+    with context.Manager() as manager, context.Pool(3) as pool:
+        barrier = manager.Barrier(3)
+        counts = pool.map(_open_and_count, [(db_url, barrier)] * 3)
     assert counts == [0, 0, 0]
+
+
+def test_an_old_database_is_upgraded_on_open(db_url) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from liftlab.storage.db import MIGRATIONS_DIR
+
+    engine = create_engine(db_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.connect() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+        conn.commit()
+    assert not schema_is_current(engine)
+    assert "ix_trials_uncalibrated_session_id" not in {
+        ix["name"] for ix in sa.inspect(engine).get_indexes("trials")}
+    engine.dispose()
+    db = open_database(db_url)
+    assert schema_is_current(db.engine)
+    assert "ix_trials_uncalibrated_session_id" in {
+        ix["name"] for ix in sa.inspect(db.engine).get_indexes("trials")}
+    db.dispose()

@@ -16,12 +16,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from liftlab.storage.db import Database, open_database
-from liftlab.storage.inputs import CalibrationInfo, RunInfo, SessionInfo, TrialInfo, VideoInfo
-from liftlab.storage.models import SIDE_METRICS
 
 from liftlab.core.containers import Trajectory3D
 from liftlab.core.landmarks import LANDMARKS
+from liftlab.storage.db import Database, open_database
+from liftlab.storage.inputs import CalibrationInfo, RunInfo, SessionInfo, TrialInfo, VideoInfo
+from liftlab.storage.models import SIDE_METRICS
 
 PG_URL = os.environ.get("LIFTLAB_TEST_PG_URL")
 PG_SKIP = ("LIFTLAB_TEST_PG_URL is not set: PostgreSQL variant skipped (CI sets it, e.g. "

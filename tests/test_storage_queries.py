@@ -9,14 +9,14 @@ import io
 import numpy as np
 import pandas as pd
 import pytest
-from liftlab.storage import queries
-from liftlab.storage.inputs import StrengthMeasurement
-from liftlab.storage.repository import save_strength_test
-from liftlab.storage.strength import classify_strength, strength_pattern
-from test_storage_fixtures import make_series, make_trajectory, save_example
+from test_storage_fixtures import make_series, make_trajectory, save_example, session_info
 
 from liftlab.cli import main
 from liftlab.core.errors import InputError
+from liftlab.storage import queries
+from liftlab.storage.inputs import StrengthMeasurement, TrialInfo
+from liftlab.storage.repository import save_strength_test, save_trial_result
+from liftlab.storage.strength import classify_strength, strength_pattern
 
 pytest_plugins = ["test_storage_fixtures"]  # fixtures db_url, db (SQLite + PostgreSQL)
 
@@ -27,7 +27,7 @@ RECENT = (TODAY - dt.timedelta(days=5)).isoformat()
 
 @pytest.fixture
 def filled(db):
-    """A: old session (red_flag, none) at 80 kg; recent session: 100 kg (none, transient,
+    """A: old session (red_flag, none) at 80 kg plus a knee_curl trial; recent session: 100 kg (none, transient,
     red_flag) calibrated and 120 kg (red_flag) with an assumed alignment. B: recent, one
     red_flag rep, estimated alignment. Left medial shift 10 + i, right 4 + i (rep i)."""
     save_example(db, athlete="A", date=OLD, trial="t80", readings=("red_flag", "none"),
@@ -38,6 +38,9 @@ def filled(db):
                  load_kg=120.0, source="assumed")
     save_example(db, athlete="B", date=RECENT, trial="t60", readings=("red_flag",),
                  load_kg=60.0, source="estimated")
+    # a knee_curl (alignment) trial has no alignment source of its own: never listed
+    save_trial_result(db, session_info=session_info("A", OLD, f"{OLD}_A"),
+                      trial_info=TrialInfo("knee_curl", exercise="knee_curl"))
     return db
 
 

@@ -8,18 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from liftlab.storage import repository
-from liftlab.storage.db import open_database
-from liftlab.storage.inputs import RunInfo, StrengthMeasurement, TrialInfo
-from liftlab.storage.models import SIDE_METRICS, LabSession, ProcessingRun, Rep, Trial
-from liftlab.storage.repository import (
-    find_trial_id,
-    load_series,
-    load_trajectory,
-    record_failed_run,
-    save_strength_test,
-    save_trial_result,
-)
 from test_storage_fixtures import (
     make_analysis,
     make_series,
@@ -30,6 +18,25 @@ from test_storage_fixtures import (
 )
 
 from liftlab.core.errors import InputError
+from liftlab.storage import repository
+from liftlab.storage.db import open_database
+from liftlab.storage.inputs import RunInfo, StrengthMeasurement, TrialInfo
+from liftlab.storage.models import (
+    SIDE_METRICS,
+    LabSession,
+    ProcessingRun,
+    Rep,
+    StrengthTest,
+    Trial,
+)
+from liftlab.storage.repository import (
+    find_trial_id,
+    load_series,
+    load_trajectory,
+    record_failed_run,
+    save_strength_test,
+    save_trial_result,
+)
 
 pytest_plugins = ["test_storage_fixtures"]  # fixtures db_url, db (SQLite + PostgreSQL)
 
@@ -224,17 +231,21 @@ def test_strength_measurement_checks(kwargs, match) -> None:
 def test_strength_test_links_to_a_session(db) -> None:
     save_example(db, date="2026-11-24", session="s1")
     m = StrengthMeasurement(athlete="Jane Doe", muscle_group="Quadriceps", side="left",
-                            position="seated", value=310.0, unit="N", date="2026-11-24",
-                            session="s1")
-    save_strength_test(db, m)
+                            position="seated", value=310.0, unit="N", session="s1")
+    row_id = save_strength_test(db, m)
     with pytest.raises(InputError, match="no session of 'Jane Doe' match 'nope'"):
         save_strength_test(db, StrengthMeasurement(**{**m.__dict__, "session": "nope"}))
     assert row_counts(db)["strength_tests"] == 1
+    with db.read() as s:
+        test = s.get(StrengthTest, row_id)
+    assert (str(test.date), test.muscle_group, test.session_id is not None) == (
+        "2026-11-24", "quadriceps", True)  # the session's date; name lower-cased
 
 
-def _save_in_process(args: tuple[str, int]) -> int:
-    url, k = args
+def _save_in_process(args: tuple[str, int, object]) -> int:
+    url, k, barrier = args
     db = open_database(url)
+    barrier.wait(timeout=120)  # all writers start together
     try:
         return save_example(db, athlete="Concurrent Athlete", date="2026-11-30",
                             session="same_session", trial=f"trial_{k % 3}", seed=k)
@@ -246,8 +257,10 @@ def _save_in_process(args: tuple[str, int]) -> int:
 def test_concurrent_writers_of_one_new_athlete(db_url) -> None:
     """Six processes save 3 trials (each twice) of one new athlete/session at once."""
     open_database(db_url).dispose()  # schema first: this test is about the writes
-    with mp.get_context("spawn").Pool(6) as pool:
-        trial_ids = pool.map(_save_in_process, [(db_url, k) for k in range(6)])
+    context = mp.get_context("spawn")
+    with context.Manager() as manager, context.Pool(6) as pool:
+        barrier = manager.Barrier(6)
+        trial_ids = pool.map(_save_in_process, [(db_url, k, barrier) for k in range(6)])
     assert len(set(trial_ids)) == 3
     db = open_database(db_url)
     counts = row_counts(db)
@@ -255,3 +268,64 @@ def test_concurrent_writers_of_one_new_athlete(db_url) -> None:
     assert (counts["athletes"], counts["sessions"], counts["trials"]) == (1, 1, 3)
     assert counts["reps"] == 9 and counts["trajectories"] == 3 and counts["frame_series"] == 3
     assert counts["processing_runs"] == 6
+
+
+def test_inputs_from_the_session_folder(tmp_path) -> None:
+    from liftlab.capture.session import SessionConfig, TrialConfig, create_session
+    from liftlab.storage.inputs import SessionInfo
+
+    session = create_session(tmp_path / "2026-11-24_jane", SessionConfig(
+        athlete="Jane Doe", date="2026-11-24", cameras=("cam1", "cam2"),
+        history={"pain_outside_lifting": ["walking"]}))
+    info = SessionInfo.from_session(session)
+    assert (info.athlete, str(info.date), info.name) == ("Jane Doe", "2026-11-24",
+                                                         "2026-11-24_jane")
+    assert info.pain_outside_lifting == ("walking",)
+    trial = TrialInfo.from_config(TrialConfig(name="s1", load_kg=90.0, one_rm_kg=120.0,
+                                              pain=(2,)))
+    assert (trial.percent_1rm, trial.pain_for_rep(3)) == (75.0, 2.0)
+
+
+def test_analysis_extras_are_kept(db) -> None:
+    analysis = make_analysis(["transient"])
+    analysis["trial"]["warnings"] = ["alignment assumed"]
+    analysis["settings"] = {"cutoff_hz": 6.0}
+    analysis["reps"][0]["pain"] = 4.0  # the rep's own pain wins over the trial's list
+    trial_id = save_trial_result(db, session_info=session_info(),
+                                 trial_info=TrialInfo("t", pain=(1,)), analysis_json=analysis)
+    with db.read() as s:
+        trial = s.get(Trial, trial_id)
+        rep = s.scalars(sa.select(Rep).where(Rep.trial_id == trial_id)).one()
+    assert trial.details == {"warnings": ["alignment assumed"], "settings": {"cutoff_hz": 6.0}}
+    assert rep.pain == 4.0
+
+
+class _SerializationFailure(Exception):
+    sqlstate = "40001"
+
+
+def test_write_retries_transient_failures(db) -> None:
+    calls = []
+
+    def flaky(session):
+        calls.append(1)
+        if len(calls) < 3:
+            raise sa.exc.OperationalError("UPDATE ...", {}, _SerializationFailure("conflict"))
+        return "done"
+
+    assert db.write(flaky) == "done" and len(calls) == 3
+
+    def always(session):
+        raise sa.exc.OperationalError("UPDATE ...", {}, _SerializationFailure("conflict"))
+
+    with pytest.raises(sa.exc.OperationalError):
+        db.write(always, attempts=2)
+
+    def other(session):
+        calls.append(1)
+        raise sa.exc.IntegrityError("INSERT ...", {}, Exception("duplicate"))
+
+    calls.clear()
+    with pytest.raises(sa.exc.IntegrityError):
+        db.write(other)
+    assert len(calls) == 1  # not a transient failure: no retry

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from liftlab.reconstruction.trc import read_trc, write_trc
 
 from liftlab.core.containers import Trajectory3D
 from liftlab.core.errors import InputError
 from liftlab.core.landmarks import LANDMARKS
+from liftlab.reconstruction.trc import read_trc, write_trc
 
 
 def _traj(n=12, seed=0):

@@ -20,7 +20,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +57,7 @@ class ProcessSettings:
     ship_videos: bool = False
     save_artifacts: bool = True
     reconstruction: Any = None   # liftlab.reconstruction ReconstructionSettings; None = defaults
-    thresholds: Any = None       # liftlab.metrics thresholds; None = packaged defaults
+    thresholds: Any = None       # liftlab.metrics Thresholds; None = packaged defaults
 
 
 @dataclass(frozen=True)
@@ -203,9 +203,12 @@ def process_session(
     Raises LiftlabError before any work starts when the session, calibration or database is
     unusable; per-trial and per-camera failures are collected in the report instead.
     """
+    from liftlab.metrics.settings import load_thresholds
     from liftlab.storage.db import open_database, resolve_url
 
     settings = settings or ProcessSettings()
+    if settings.thresholds is None:  # record the thresholds actually used, not "defaults"
+        settings = replace(settings, thresholds=load_thresholds())
     t_start = time.perf_counter()
     started_at = dt.datetime.now(dt.UTC)
     session = Session.open(session_dir)
@@ -364,10 +367,11 @@ def _calibration_info(session: Session) -> Any:
             doc = json.loads(report_path.read_text())
         except json.JSONDecodeError:
             doc = {}
-        verdict = (doc.get("rig") or {}).get("verdict") or doc.get("verdict")
+        v = doc.get("verdict")
+        verdict = v.get("status") if isinstance(v, dict) else v
         for cam in doc.get("cameras", []) or []:
-            if isinstance(cam, dict) and cam.get("name") and cam.get("mean_px") is not None:
-                errors[str(cam["name"])] = float(cam["mean_px"])
+            if isinstance(cam, dict) and cam.get("camera") and cam.get("reproj_mean_px") is not None:
+                errors[str(cam["camera"])] = float(cam["reproj_mean_px"])
         provenance = doc.get("provenance", {}) or {}
     return CalibrationInfo.from_file(session.calibration_file, camera_errors_px=errors,
                                      verdict=verdict, provenance=provenance)
@@ -393,6 +397,10 @@ def _save_artifacts(session: Session, trial: TrialPlan, outcome: TrialOutcome,
         tmp = folder / "series.csv.tmp"
         outcome.analysis["series"].to_csv(tmp, index=False)
         tmp.replace(folder / "series.csv")
+
+
+def _thresholds_dict(thresholds: Any) -> Any:
+    return thresholds.to_dict() if hasattr(thresholds, "to_dict") else repr(thresholds)
 
 
 def _alignment_json(alignment: Any) -> dict[str, Any]:
@@ -425,7 +433,7 @@ def _store_stage(db: Any, session: Session, plan: SessionPlan, rig: Rig,
         run_settings = {"max_retries": settings.max_retries, "pose2d": backend_settings,
                         "reconstruction_report": recon.summary() if recon is not None else None,
                         "reconstruction": repr(settings.reconstruction),
-                        "thresholds": repr(settings.thresholds), "ray": report.ray}
+                        "thresholds": _thresholds_dict(settings.thresholds), "ray": report.ray}
         timings = dict(outcome.timings_s) if outcome else {}
         if failures or outcome is None or outcome.trajectory is None:
             record_failed_run(db, session_info=session_info, trial_info=trial_info,

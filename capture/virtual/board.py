@@ -34,6 +34,8 @@ from liftlab.core.errors import InputError
 VIRTUAL_BOARD = BoardSpec(type="charuco", squares_x=7, squares_y=5, square_mm=200.0,
                           marker_mm=150.0, dictionary="DICT_4X4_50")
 
+DEFAULT_SETTINGS = RenderSettings()
+
 #: Floor board pose: lab = (x_b, -y_b, -z_b).
 FLOOR_ROTATION = np.diag([1.0, -1.0, -1.0])
 
@@ -76,7 +78,7 @@ class BoardRenderer:
     """
 
     def __init__(self, camera: Camera, spec: BoardSpec, *, margin_mm: float | None = None,
-                 texels_per_square: int = 48, settings: RenderSettings = RenderSettings(),
+                 texels_per_square: int = 48, settings: RenderSettings = DEFAULT_SETTINGS,
                  backdrop: Backdrop | None = None):
         self.camera = camera
         self.spec = spec
@@ -208,7 +210,7 @@ def hand_held_poses(spec: BoardSpec, rig: Rig, *, n_frames: int,
         facings.append(a)
         if i + 1 < len(az_sorted):
             facings.append((a + az_sorted[i + 1]) / 2)
-    n_keys = max(4, n_frames // 10)
+    n_keys = max(len(facings) + 1, n_frames // 10)  # every facing at least once
     keys = []
     for k in range(n_keys):
         yaw = facings[k % len(facings)] + rng.uniform(-15, 15)
@@ -238,7 +240,7 @@ def hand_held_poses(spec: BoardSpec, rig: Rig, *, n_frames: int,
 def write_board_videos(spec: BoardSpec, rig: Rig, out_dir: str | Path, *, fps: float,
                        n_frames: int = 120, seed: int = 0,
                        target_mm: tuple[float, float, float] = (0.0, 0.0, 1000.0),
-                       settings: RenderSettings = RenderSettings(),
+                       settings: RenderSettings = DEFAULT_SETTINGS,
                        progress: Callable[[int], object] | None = None) -> list[Path]:
     """Write ``out_dir/<camera>.mp4`` (hand-held board) and ``out_dir/floor/<camera>.png``
     (board on the floor at the lab origin) for every camera of ``rig``.

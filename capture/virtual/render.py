@@ -19,6 +19,7 @@ Hands on ``<camera>.mp4`` videos (:func:`write_videos`) and single frames
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -203,12 +204,96 @@ def _lerp(a: np.ndarray, b: np.ndarray, f: float) -> np.ndarray:
     return a + (b - a) * f
 
 
-def build_mannequin(landmarks_mm: np.ndarray, *, bar: bool = False) -> list:
+@dataclass(frozen=True)
+class SurfaceAnatomy:
+    """Where the mannequin's visible joints sit relative to the model's joint centres (mm at
+    scale 1, in each segment's own frame).
+
+    BlazePose was trained on people's *surface* anatomy (the crease of the hip, the knee's
+    outline, the shoe collar), not on joint centres, so a mannequin drawn straight on the
+    joint centres gets BlazePose landmarks that are off by a fixed amount in the segment's
+    frame, the same in every view. These offsets move the drawn limbs (never the truth) so
+    that BlazePose's landmarks land on the joint centres; they were measured on rendered
+    squats (per-landmark bias of the 3D reconstruction with the true rig, in segment frames).
+
+    Attributes
+    ----------
+    hip_up_mm
+        Pelvis, buttocks and thigh roots drawn this far up the thigh axis (proximal).
+    hip_out_mm
+        Hip joints drawn this far laterally (negative: a narrower pelvis).
+    knee_down_mm, knee_out_mm
+        Knee drawn this far along the thigh (distal) and laterally (away from the midline).
+    ankle_down_mm, ankle_out_mm
+        Ankle (sock/shoe collar) drawn this far along the shank (distal) and laterally.
+    heel_back_mm
+        Back of the shoe drawn this far behind the heel landmark.
+    toe_forward_mm, toe_out_mm
+        Shoe tip drawn this far in front of ``foot_index`` and laterally.
+    """
+
+    hip_up_mm: float = 0.0
+    hip_out_mm: float = 0.0
+    knee_down_mm: float = 0.0
+    knee_out_mm: float = 0.0
+    ankle_down_mm: float = 0.0
+    ankle_out_mm: float = 0.0
+    heel_back_mm: float = 0.0
+    toe_forward_mm: float = 0.0
+    toe_out_mm: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_all([f"{f.name} must lie in -80..80 mm, got {getattr(self, f.name)}"
+                   for f in dataclasses.fields(self) if not -80 <= getattr(self, f.name) <= 80],
+                  where="SurfaceAnatomy")
+
+
+#: Surface anatomy used by default (see :class:`SurfaceAnatomy`), fitted on a rendered squat
+#: (4 cameras, 640x480, true rig) by moving each drawn joint against the residual 3D bias of
+#: BlazePose + triangulation in the segment's frame until it fell below ~5 mm along the
+#: segments: BlazePose's hip sits ~25 mm down the thigh and its knee and ankle ~20-25 mm up
+#: the limb from the joint centres when the mannequin is drawn on them. BlazePose follows
+#: about half of each move, hence offsets about twice the bias. The heel is not corrected:
+#: BlazePose's heel stays ~20 mm forward of the model's (floor-level, back-of-heel) point
+#: however far back the shoe is drawn.
+ANATOMY = SurfaceAnatomy(hip_up_mm=48.0, hip_out_mm=-15.0, knee_down_mm=35.0, knee_out_mm=18.0,
+                         ankle_down_mm=57.0, ankle_out_mm=5.0, heel_back_mm=20.0,
+                         toe_forward_mm=15.0, toe_out_mm=15.0)
+
+
+def surface_points(landmarks_mm: np.ndarray, *, anatomy: SurfaceAnatomy = ANATOMY,
+                   scale: float = 1.0) -> dict[str, np.ndarray]:
+    """The landmarks the limbs are drawn through: the truth moved by ``anatomy`` (mm)."""
+    p = {name: np.asarray(landmarks_mm[i], float) for name, i in INDEX.items()}
+    a = anatomy
+    lat = _unit(p["left_hip"] - p["right_hip"])
+    q = dict(p)
+    for side, sgn in (("left", 1.0), ("right", -1.0)):
+        hip, knee, ankle = p[f"{side}_hip"], p[f"{side}_knee"], p[f"{side}_ankle"]
+        heel, toe = p[f"{side}_heel"], p[f"{side}_foot_index"]
+        out = sgn * lat
+        thigh, shank = _unit(knee - hip), _unit(ankle - knee)
+        foot = toe - heel
+        foot[2] = 0.0
+        foot = _unit(foot)
+        foot_out = _unit(out - (out @ foot) * foot)
+        q[f"{side}_hip"] = hip + (out * a.hip_out_mm - thigh * a.hip_up_mm) * scale
+        q[f"{side}_knee"] = knee + (thigh * a.knee_down_mm + out * a.knee_out_mm) * scale
+        q[f"{side}_ankle"] = ankle + (shank * a.ankle_down_mm + foot_out * a.ankle_out_mm) * scale
+        q[f"{side}_heel"] = heel - foot * a.heel_back_mm * scale
+        q[f"{side}_foot_index"] = toe + (foot * a.toe_forward_mm
+                                         + foot_out * a.toe_out_mm) * scale
+    return q
+
+
+def build_mannequin(landmarks_mm: np.ndarray, *, bar: bool = False,
+                    anatomy: SurfaceAnatomy | None = None) -> list:
     """The primitives of the mannequin for one frame of 33 landmarks (lab frame, mm).
 
     Sizes scale with the athlete's leg length (thigh + shank = 850 mm at scale 1). The
     pelvis is drawn wider than the hip joint centres and the buttocks behind them, so the
-    visible anatomy around BlazePose's "hip" matches a real person's.
+    visible anatomy around BlazePose's "hip" matches a real person's; the limbs are drawn
+    through :func:`surface_points` (``anatomy``).
     """
     p = {name: np.asarray(landmarks_mm[i], float) for name, i in INDEX.items()}
     leg = (np.linalg.norm(p["left_hip"] - p["left_knee"])
@@ -216,6 +301,7 @@ def build_mannequin(landmarks_mm: np.ndarray, *, bar: bool = False) -> list:
            + np.linalg.norm(p["right_hip"] - p["right_knee"])
            + np.linalg.norm(p["right_knee"] - p["right_ankle"])) / 2.0
     s = float(np.clip(leg / 850.0, 0.6, 1.5))
+    p = surface_points(landmarks_mm, anatomy=ANATOMY if anatomy is None else anatomy, scale=s)
     prims: list = []
     cone = prims.append
 

@@ -9,6 +9,7 @@ database at once migrate it exactly once.
 from __future__ import annotations
 
 from alembic import context
+
 from liftlab.storage.db import MIGRATION_LOCK_KEY, create_engine
 from liftlab.storage.models import Base
 
