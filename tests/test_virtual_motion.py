@@ -10,6 +10,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+
 from liftlab.capture.virtual.body import Anthropometry, Athlete, random_athlete
 from liftlab.capture.virtual.motion import (
     MotionTruth,
@@ -21,7 +22,6 @@ from liftlab.capture.virtual.motion import (
 )
 from liftlab.capture.virtual.patterns import expected_reading
 from liftlab.capture.virtual.truth import load_truth, rep_peaks, save_truth
-
 from liftlab.core.containers import Trajectory3D
 from liftlab.core.errors import InputError
 from liftlab.core.landmarks import INDEX

@@ -6,9 +6,9 @@ import os
 import sys
 from pathlib import Path
 
-from ray import cloudpickle
 import pytest
 import sqlalchemy as sa
+from ray import cloudpickle
 
 sys.path.insert(0, str(Path(__file__).parent))
 import workers_kit  # noqa: E402

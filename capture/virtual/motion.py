@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 import numpy as np
+
 from liftlab.capture.session import EXERCISES, Exercise
 from liftlab.capture.virtual.body import SIDE_SIGN, SIDES, Athlete
 from liftlab.capture.virtual.limbs import UP, rotate, shank_forward, solve_knee, unit
@@ -44,7 +45,6 @@ from liftlab.capture.virtual.posture import (
     upper_body,
 )
 from liftlab.capture.virtual.segments import truth_series
-
 from liftlab.core.containers import Trajectory3D, full_landmark_array
 from liftlab.core.errors import check_all
 

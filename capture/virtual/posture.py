@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
+
 from liftlab.capture.virtual.body import Anthropometry
 from liftlab.capture.virtual.limbs import UP, hand_points, head_points, pole_joint, unit
 

@@ -27,9 +27,9 @@ and foot rotation (foot axis yaw from frame 0, outward positive).
 from __future__ import annotations
 
 import numpy as np
-from liftlab.capture.virtual.limbs import UP, dot, shank_forward, unit
 from scipy.spatial.transform import Rotation
 
+from liftlab.capture.virtual.limbs import UP, dot, shank_forward, unit
 from liftlab.core.landmarks import INDEX
 
 SIDE_COLUMNS: tuple[str, ...] = (

@@ -19,9 +19,9 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+
 from liftlab.capture.virtual.body import Athlete
 from liftlab.capture.virtual.motion import MotionTruth, RepTruth, TrialSpec
-
 from liftlab.core.containers import Trajectory3D
 from liftlab.core.errors import InputError
 
