@@ -19,19 +19,12 @@ multi-person detector, the candidate consistent across views and time.
 from __future__ import annotations
 
 import warnings
-from itertools import product
 
 import numpy as np
 
 from liftlab.core.cameras import Rig
 from liftlab.core.landmarks import INDEX, LANDMARKS, MIRROR_PERMUTATION
-from liftlab.reconstruction.triangulation import (
-    Normalisation,
-    reprojection_errors,
-    solve_normal,
-    triangulate_robust,
-    view_normal_matrices,
-)
+from liftlab.reconstruction.triangulation import Normalisation, triangulate_robust
 
 _MIRROR = np.array(MIRROR_PERMUTATION)
 
@@ -127,147 +120,50 @@ def apply_swaps(points_px: np.ndarray, weights: np.ndarray,
     return pts, w
 
 
-def _group_hypothesis_costs(norm: Normalisation, points_px: np.ndarray, weights: np.ndarray,
-                            idx: np.ndarray, flips: np.ndarray, dropped: np.ndarray, *,
-                            threshold_px: np.ndarray, drop_px: float) -> tuple[np.ndarray, np.ndarray,
-                                                              np.ndarray]:
-    """Score every flip pattern of one swap group in every frame.
-
-    For pattern ``h`` (``flips[h, c]``: view ``c`` mirrored; ``dropped[h, c]``: view ``c``
-    left out, at a cost of ``drop_px^2``) the group's landmarks are
-    triangulated from all views (confidence-weighted DLT), views whose group error (mean over
-    the group's landmarks) exceeds their gate are dropped and the rest solved again. The cost
-    is ``sum_c min(e_c, gate_c)^2`` over the views that saw the group, so one bad view costs
-    at most one gate whatever it shows.
-
-    Returns
-    -------
-    cost (H, F), points (H, F, L, 3) normalised, view errors (H, C, F).
-    """
-    n_cam, n_f = weights.shape[:2]
-    n_l = idx.size
-    versions = []
-    for perm in (idx, _MIRROR[idx]):
-        p = points_px[:, :, perm].reshape(n_cam, -1, 2)
-        versions.append((p, view_normal_matrices(norm, p),
-                         weights[:, :, perm].reshape(n_cam, -1)))
-    thr = threshold_px[:, None]
-    costs, points, errors = [], [], []
-    for pattern, out in zip(flips, dropped, strict=True):
-        pick = [versions[int(f)] for f in pattern]
-        pts = np.stack([pick[c][0][c] for c in range(n_cam)])
-        mats = np.stack([pick[c][1][c] for c in range(n_cam)])
-        w_all = np.stack([pick[c][2][c] for c in range(n_cam)])
-        w = np.where(out[:, None], 0.0, w_all)
-        x = solve_normal(np.einsum("cn,cnij->nij", w ** 2, mats))
-        err = _nanmean(reprojection_errors(norm, x, pts).reshape(n_cam, n_f, n_l))
-        keep = np.repeat(~(err > thr), n_l, axis=1) & (w > 0)
-        redo = keep.sum(0) >= 2
-        w2 = np.where(keep, w, 0.0)
-        x[redo] = solve_normal(np.einsum("cn,cnij->nij", w2[:, redo] ** 2, mats[:, redo]))
-        err = _nanmean(reprojection_errors(norm, x, pts).reshape(n_cam, n_f, n_l))
-        seen = (w.reshape(n_cam, n_f, n_l) > 0).any(-1)
-        cost = np.where(seen, np.minimum(np.nan_to_num(err, nan=np.inf), thr) ** 2, 0.0)
-        was_seen = (w_all.reshape(n_cam, n_f, n_l) > 0).any(-1)
-        cost += np.where(was_seen & out[:, None], drop_px ** 2, 0.0)
-        costs.append(cost.sum(0))
-        points.append(x.reshape(n_f, n_l, 3))
-        errors.append(np.where(seen, err, np.nan))
-    return np.stack(costs), np.stack(points), np.stack(errors)
-
-
-def _smoothest_path(cost: np.ndarray, points_mm: np.ndarray, *,
-                    continuity_mm: float) -> np.ndarray:
-    """Viterbi over hypotheses: (H, F) costs, (H, F, L, 3) points -> (F,) chosen hypothesis.
-
-    Transition cost between hypothesis ``i`` at ``t - 1`` and ``j`` at ``t`` is
-    ``(mean_L |x_j(t) - x_i(t - 1)| / continuity_mm)^2`` (0 where either is unsolved).
-    """
-    n_h, n_f = cost.shape
-    acc = cost[:, 0].copy()
-    back = np.zeros((n_f, n_h), dtype=np.intp)
-    for t in range(1, n_f):
-        step = np.linalg.norm(points_mm[:, None, t - 1] - points_mm[None, :, t], axis=-1)
-        trans = np.nan_to_num((step.mean(-1) / continuity_mm) ** 2, nan=0.0)  # (H, H)
-        total = acc[:, None] + trans
-        back[t] = np.argmin(total, axis=0)
-        acc = total[back[t], np.arange(n_h)] + cost[:, t]
-    path = np.empty(n_f, dtype=np.intp)
-    path[-1] = int(np.argmin(acc))
-    for t in range(n_f - 1, 0, -1):
-        path[t - 1] = back[t, path[t]]
-    return path
-
-
 def fix_swaps(rig: Rig, points_px: np.ndarray, weights: np.ndarray, *,
-              threshold_px: float = 15.0, min_gain_px: float = 6.0,
-              reject_group_outliers: bool = True, continuity_mm: float = 10.0,
-              drop_px: float = 10.0,
+              threshold_px: float = 15.0,
               predicted: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Detect and undo left/right swaps per view, frame and group; drop inconsistent views.
+    """Detect and undo left/right swaps; settle ambiguous frames by continuity in time.
 
-    Every swap group of :data:`SWAP_GROUPS` is decided on its own (a detector often swaps the
-    hips of a front-oblique view while its knees are right). For each frame every pattern of
-    mirrored views (``2^C``, C <= ~6) is scored jointly by :func:`_group_hypothesis_costs`;
-    each mirrored view costs ``min_gain_px^2`` extra, so a view is only flipped when that
-    makes the views agree clearly better. Scoring all views together, rather than each view
-    against a prediction from the others, keeps a swapped view from spoiling the prediction
-    its neighbours are judged by.
-
-    Frames are not decided alone: with small left-right separations (hips seen obliquely:
-    ~20 px for ~5 px detector scatter) a wrong pattern can fit one frame about as well, but
-    its 3D jumps away from the neighbouring frames. The pattern sequence is the cheapest path
-    (Viterbi, :func:`_smoothest_path`) through per-frame costs plus the group's 3D step
-    between consecutive frames, ``(step / continuity_mm)^2``. This also settles the global
-    mirror (a pattern and its complement fit a frame equally, e.g. 2 of 4 views swapped, but
-    only one continues the left and right tracks).
-
-    With ``reject_group_outliers`` a view whose group error still exceeds ``threshold_px``
-    under the chosen pattern (with >= 2 other views agreeing) is dropped for the group's
-    landmarks in that frame (weight 0, NaN): one inconsistent view cannot drag the group.
-
-    ``predicted`` is accepted for compatibility and not used.
+    Geometry fixes the swap pattern of a frame only up to a global mirror: when half the
+    views or more look swapped (two swapped views agree with each other and out-vote the
+    rest, e.g. 2 of 4), the frame is ambiguous. The unambiguous frames are repaired and
+    triangulated; for the ambiguous ones each view is judged instead against the 3D
+    interpolated in time from the neighbouring unambiguous frames, projected into it.
 
     Returns
     -------
     points, weights, swaps
         Repaired copies and the (C, F, G) mask of groups repaired.
     """
-    del predicted
-    n_cam, n_f, _ = weights.shape
-    swaps = np.zeros((n_cam, n_f, len(SWAP_GROUPS)), dtype=bool)
-    pts, w = points_px.copy(), weights.copy()
-    if n_cam < 3:
-        return pts, w, swaps
+    pred = predicted if predicted is not None else \
+        leave_one_out_predictions(rig, points_px, weights, threshold_px=threshold_px)
+    found = detect_swaps(points_px, pred)
+    seen = (weights > 0).any(-1)  # (C, F)
+    ambiguous = 2 * found.sum(0) >= np.maximum(seen.sum(0), 1)[:, None]  # (F, G)
+    ambiguous &= found.any(0)
+    found &= ~ambiguous[None]
+    pts, w = apply_swaps(points_px, weights, found)
+    if not ambiguous.any():
+        return pts, w, found
+    n_cam, n_f, n_k = weights.shape
     norm = Normalisation.from_rig(rig)
-    thr = np.broadcast_to(np.asarray(threshold_px, dtype=float), (n_cam,))
-    flips = np.array(list(product((False, True), repeat=n_cam)))  # (H, C)
-    dropped = np.zeros_like(flips)
-    if n_cam >= 4:  # leave one view out (never flipped): the 3 or more others still check
-        one = [(f, np.arange(n_cam) == c) for c in range(n_cam) for f in flips if not f[c]]
-        flips = np.concatenate([flips, [f for f, _ in one]])
-        dropped = np.concatenate([dropped, [d for _, d in one]])
-    drop = np.zeros((n_cam, n_f, weights.shape[2]), dtype=bool)
+    tri = triangulate_robust(rig, pts.reshape(n_cam, -1, 2), w.reshape(n_cam, -1),
+                             threshold_px=threshold_px, norm=norm)
+    x = tri.points_mm.reshape(n_f, n_k, 3)
+    frames = np.arange(n_f)
+    ref = np.full_like(x, np.nan)
     for g, idx in enumerate(SWAP_GROUPS.values()):
-        cost, x, err = _group_hypothesis_costs(norm, points_px, weights, idx, flips, dropped,
-                                               threshold_px=thr, drop_px=drop_px)
-        seen = (weights[:, :, idx] > 0).any(-1)  # (C, F)
-        n_flip = (flips[:, :, None] & seen[None]).sum(1)  # (H, F)
-        penal = np.where(np.isfinite(x[..., 0]).all(-1), cost, np.inf) \
-            + min_gain_px ** 2 * n_flip
-        penal[:, ~np.isfinite(penal).any(0)] = 0.0  # group not solvable: no evidence
-        best = _smoothest_path(penal, norm.scale_mm * x, continuity_mm=continuity_mm)
-        swaps[:, :, g] = (flips[best].T & seen)
-        drop[:, :, idx] |= (dropped[best].T & seen)[:, :, None]
-        if reject_group_outliers:
-            e = err[best, :, np.arange(n_f)].T  # (C, F)
-            agree = (~(e > thr[:, None]) & seen).sum(0)
-            bad = (e > thr[:, None]) & (agree >= 2)
-            drop[:, :, idx] |= bad[:, :, None]
-    pts, w = apply_swaps(points_px, weights, swaps)
-    w[drop] = 0.0
-    pts[drop] = np.nan
-    return pts, w, swaps
+        ok_f = ~ambiguous[:, g]
+        for k in idx:
+            ok = ok_f & np.all(np.isfinite(x[:, k]), axis=-1)
+            if ok.any():
+                for d in range(3):
+                    ref[:, k, d] = np.interp(frames, frames[ok], x[ok, k, d])
+    pred_t = norm.project_px(norm.from_mm(ref.reshape(-1, 3))).reshape(n_cam, n_f, n_k, 2)
+    again = detect_swaps(pts, pred_t) & ambiguous[None] & seen[..., None]
+    pts, w = apply_swaps(pts, w, again)
+    return pts, w, found | again
 
 
 def person_height_px(points_px: np.ndarray) -> np.ndarray:
@@ -291,13 +187,6 @@ def detect_foreign_views(points_px: np.ndarray, predicted: np.ndarray, *,
     limit = np.maximum(min_error_px, max_error_fraction * np.nan_to_num(
         person_height_px(points_px), nan=0.0))
     return np.nan_to_num(med, nan=0.0) > limit
-
-
-def _nanmean(values: np.ndarray) -> np.ndarray:
-    """Mean over the last axis ignoring NaN; all-NaN rows give NaN without a warning."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(values, axis=-1)
 
 
 def _nanmedian(values: np.ndarray) -> np.ndarray:

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from liftlab.capture.session import BoardSpec
-from liftlab.capture.virtual.render import Backdrop, RenderSettings, open_video_writer
+from liftlab.capture.virtual.render import Backdrop, RenderSettings, write_video
 from liftlab.core.cameras import Camera, Rig
 from liftlab.core.errors import InputError
 
@@ -261,16 +261,8 @@ def write_board_videos(spec: BoardSpec, rig: Rig, out_dir: str | Path, *, fps: f
         if not cv2.imwrite(str(floor_dir / f"{cam.name}.png"), still):
             raise InputError(f"Could not write {floor_dir / (cam.name + '.png')}",
                              fix="check the folder is writable")
-        path = out / f"{cam.name}.mp4"
-        writer = open_video_writer(path, cam.size, fps)
-        try:
-            for pose in poses:
-                writer.write(renderer.render(pose))
-                if progress is not None:
-                    progress(1)
-        finally:
-            writer.release()
-        paths.append(path)
+        paths.append(write_video(out / f"{cam.name}.mp4", (renderer.render(p) for p in poses),
+                                 cam.size, fps, progress))
     return paths
 
 

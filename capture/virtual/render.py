@@ -548,6 +548,20 @@ def open_video_writer(path: Path, size: tuple[int, int], fps: float) -> cv2.Vide
     return writer
 
 
+def write_video(path: Path, frames: Iterable[np.ndarray], size: tuple[int, int], fps: float,
+                progress: Callable[[int], object] | None = None) -> Path:
+    """Write BGR ``frames`` to an mp4v video at ``path``, calling ``progress(1)`` per frame."""
+    writer = open_video_writer(path, size, fps)
+    try:
+        for frame in frames:
+            writer.write(frame)
+            if progress is not None:
+                progress(1)
+    finally:
+        writer.release()
+    return path
+
+
 def write_videos(landmarks_mm: np.ndarray, rig: Rig, out_dir: str | Path, *, fps: float,
                  settings: RenderSettings = RenderSettings(), bar: bool = False,
                  progress: Callable[[int], object] | None = None) -> list[Path]:
@@ -582,16 +596,8 @@ def write_videos(landmarks_mm: np.ndarray, rig: Rig, out_dir: str | Path, *, fps
     paths = []
     for cam in rig.cameras:
         renderer = MannequinRenderer(cam, settings=settings, bar=bar)
-        path = out / f"{cam.name}.mp4"
-        writer = open_video_writer(path, cam.size, fps)
-        try:
-            for frame in pts:
-                writer.write(renderer.render(frame))
-                if progress is not None:
-                    progress(1)
-        finally:
-            writer.release()
-        paths.append(path)
+        paths.append(write_video(out / f"{cam.name}.mp4", (renderer.render(f) for f in pts),
+                                 cam.size, fps, progress))
     return paths
 
 
