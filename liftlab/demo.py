@@ -19,6 +19,12 @@ import click
 
 #: The demo's squat sets, one trial each (load and pain per pattern: virtual lab defaults).
 DEMO_PATTERNS: tuple[str, ...] = ("none", "transient", "persistent")
+#: Peak medial knee shift of the demo's valgus reps (mm): a clearly visible knee collapse.
+#: Through MediaPipe on the virtual lab, shifts of ~20 mm are hidden by a depth-dependent
+#: lateral bias of BlazePose's knee of about that size (see the README, "Accuracy").
+DEMO_VALGUS_MM = 40.0
+#: Calibration board frames per camera: 60 s at 30 fps, as the capture protocol asks.
+CALIBRATION_FRAMES = 1800
 
 
 def run_demo(out: Path, *, cameras: int = 4, fps: float = 30.0, reps: int = 3,
@@ -42,7 +48,8 @@ def run_demo(out: Path, *, cameras: int = 4, fps: float = 30.0, reps: int = 3,
 
     echo(f"[1/5] Virtual lab: rendering a session with {cameras} cameras into {session_dir}")
     simulate_session(session_dir, cameras=cameras, patterns=DEMO_PATTERNS, reps=reps, fps=fps,
-                     seed=seed, force=True, knee_curl=True, progress=progress)
+                     seed=seed, valgus_peak_mm=DEMO_VALGUS_MM, calibration_frames=CALIBRATION_FRAMES,
+                     force=True, knee_curl=True, progress=progress)
     summary["timings_s"] = {"simulate": time.perf_counter() - t0}
 
     echo("[2/5] Calibrating the rig from the rendered ChArUco videos")

@@ -36,7 +36,10 @@ def write_placeholder_video(path: Path, n_frames: int, fps: float, size=(64, 48)
 
 
 def build_session(root: Path, *, fps: float = 30.0, reps: int = 2, knee_curl: bool = True,
-                  squats=SQUATS, seed: int = 3, athlete_name: str = "Virtual Athlete") -> Path:
+                  squats=SQUATS, seed: int = 3, athlete_name: str = "Virtual Athlete",
+                  curl_spec: TrialSpec | None = None) -> Path:
+    """A session folder with the truth; ``curl_spec`` replaces the knee-curl movement (e.g. a
+    squat recorded as the alignment trial by mistake)."""
     athlete = random_athlete(seed)
     rig = make_rig(len(CAMERAS), facing_deg=athlete.heading_deg + 90.0, seed=seed)
     session = create_session(root, SessionConfig(athlete=athlete_name, date="2026-11-20",
@@ -45,7 +48,7 @@ def build_session(root: Path, *, fps: float = 30.0, reps: int = 2, knee_curl: bo
     rig.save(root / "truth" / "rig.toml")
     trials: list[tuple[str, TrialSpec, TrialConfig]] = []
     if knee_curl:
-        spec = knee_curl_spec(fps=fps, curls_per_side=3)
+        spec = curl_spec or knee_curl_spec(fps=fps, curls_per_side=3)
         trials.append(("curl", spec, TrialConfig("curl", exercise="knee_curl")))
     for name, pattern, load, pain in squats:
         spec = TrialSpec(exercise="squat", reps=(RepSpec(pattern=pattern),) * reps, fps=fps,

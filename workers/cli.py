@@ -27,6 +27,8 @@ def print_process_report(report) -> None:
         reading = o.reading or ("failed" if not o.stored else "-")
         click.echo(f"{name:<20} {o.exercise:<12} {o.n_reps:>4}  {reading:<10} "
                    f"{', '.join(o.reasons)}")
+    for warning in report.warnings:
+        click.echo(f"WARNING {warning}")
     for name, reason in report.refused.items():
         click.echo(f"REFUSED {name}: {reason}")
     for failure in report.failures:

@@ -97,6 +97,7 @@ class ProcessReport:
     failures: list[TaskFailure] = field(default_factory=list)
     refused: dict[str, str] = field(default_factory=dict)
     alignment: Any = None
+    warnings: list[str] = field(default_factory=list)
     timings_s: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -230,7 +231,9 @@ def process_session(
 
     runner = _Runner(inline, settings.max_retries)
     ctx = _null_ctx() if inline else ray_session(address=ray_address, num_cpus=num_cpus)
+    t_ray = time.perf_counter()
     with ctx as ray_info:
+        report.timings_s["ray_start"] = time.perf_counter() - t_ray
         if ray_info:
             report.ray = ray_info
         keypoints = _pose_stage(plan, runner, backend, settings, report, progress)
@@ -323,6 +326,17 @@ def _analysis_stage(plan: SessionPlan, runner: _Runner, settings: ProcessSetting
                 outcome.alignment_source = getattr(value, "source", None)
         if alignment is not None:
             break
+    if alignment is not None and not alignment.ok:
+        # A knee curl that failed its quality check must not pass for a calibration: the
+        # squats are analysed as uncalibrated, and the verdict (side + fix) is reported.
+        from liftlab.metrics.alignment import Alignment
+
+        bad = [q for q in alignment.quality.values() if not q.ok]
+        report.warnings.append(
+            "knee-curl alignment not usable: "
+            + "; ".join(f"{q.verdict} (fix: {q.fix})" for q in bad)
+            + ". The squat trials were analysed with an assumed alignment (uncalibrated).")
+        alignment = Alignment("assumed", 0.0, 0.0, dict(alignment.quality))
     report.alignment = alignment
     futures = {}
     for trial in plan.trials:

@@ -26,6 +26,8 @@ def _parse_size(text: str) -> tuple[int, int]:
 @click.option("--cameras", default=4, show_default=True, type=int, help="Number of cameras.")
 @click.option("--fps", default=30.0, show_default=True, type=float, help="Frames per second.")
 @click.option("--reps", default=3, show_default=True, type=int, help="Repetitions per trial.")
+@click.option("--valgus-mm", default=20.0, show_default=True, type=click.FloatRange(0, 100),
+              help="Peak medial knee shift of the valgus patterns (mm).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
 @click.option("--size", default="640x480", show_default=True, help="Image size WxH (px).")
 @click.option("--alignment-left", type=float, default=None,
@@ -36,7 +38,7 @@ def _parse_size(text: str) -> tuple[int, int]:
 @click.option("--force", is_flag=True, help="Overwrite a non-empty OUT_DIR.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def simulate(out_dir: str, patterns: tuple[str, ...], cameras: int, fps: float, reps: int,
-             seed: int, size: str, alignment_left: float | None, alignment_right: float | None,
+             valgus_mm: float, seed: int, size: str, alignment_left: float | None, alignment_right: float | None,
              no_knee_curl: bool, force: bool, quiet: bool) -> None:
     """Render a virtual-lab session into OUT_DIR: calibration board videos and floor stills,
     a knee-curl trial and one squat trial per --pattern, with the ground truth in truth/."""
@@ -49,6 +51,7 @@ def simulate(out_dir: str, patterns: tuple[str, ...], cameras: int, fps: float, 
     root = simulate_session(out_dir, cameras=cameras,
                             patterns=list(patterns) or ["none", "transient", "persistent"],
                             fps=fps, seed=seed, size=_parse_size(size), reps=reps,
+                            valgus_peak_mm=valgus_mm,
                             alignment_deg=alignment, force=force, knee_curl=not no_knee_curl,
                             progress=not quiet)
     trials = sorted(p.name for p in (root / "trials").iterdir())

@@ -73,7 +73,8 @@ corner, lab = (x_board, -y_board, -z_board), Z up, mm.
 
 
 def _trial_specs(patterns: Sequence[str], *, reps: int, fps: float, knee_curl: bool,
-                 curls_per_side: int, stand_s: float) -> list[tuple[str, TrialSpec]]:
+                 curls_per_side: int, stand_s: float,
+                 valgus_peak_mm: float) -> list[tuple[str, TrialSpec]]:
     out: list[tuple[str, TrialSpec]] = []
     if knee_curl:
         spec = knee_curl_spec(fps=fps, curls_per_side=curls_per_side)
@@ -84,8 +85,9 @@ def _trial_specs(patterns: Sequence[str], *, reps: int, fps: float, knee_curl: b
         pain_per_rep = [0.0] * reps
         if pain:
             pain_per_rep[-1] = pain
-        spec = TrialSpec(exercise="squat", reps=tuple(RepSpec(pattern=pattern)  # type: ignore[arg-type]
-                                                      for _ in range(reps)),
+        spec = TrialSpec(exercise="squat", reps=tuple(
+            RepSpec(pattern=pattern, valgus_peak_mm=valgus_peak_mm)  # type: ignore[arg-type]
+            for _ in range(reps)),
                          fps=fps, stand_before_s=stand_s, stand_after_s=stand_s,
                          load_kg=round(ONE_RM_KG * percent / 100.0, 1), one_rm_kg=ONE_RM_KG,
                          pain=tuple(pain_per_rep))
@@ -120,6 +122,7 @@ def simulate_session(out_dir: str | Path, *, cameras: int = 4,
                      patterns: Sequence[str] = ("none", "transient", "persistent"),
                      athlete: Athlete | None = None, fps: float = 30.0, seed: int = 0,
                      size: tuple[int, int] = (640, 480), reps: int = 3,
+                     valgus_peak_mm: float = 20.0,
                      alignment_deg: tuple[float, float] | None = None, force: bool = False,
                      knee_curl: bool = True, curls_per_side: int = 4, stand_s: float = 1.0,
                      calibration_frames: int = 120, progress: bool = True) -> Path:
@@ -145,6 +148,8 @@ def simulate_session(out_dir: str | Path, *, cameras: int = 4,
         Image (width, height) of every camera.
     reps
         Repetitions per squat trial.
+    valgus_peak_mm
+        Peak medial knee shift of the valgus patterns (mm from the hinge plane).
     alignment_deg
         (left, right) foot alignment in degrees; default the athlete's.
     force
@@ -182,7 +187,8 @@ def simulate_session(out_dir: str | Path, *, cameras: int = 4,
     for k, (name, spec) in enumerate(_trial_specs(patterns, reps=reps, fps=fps,
                                                   knee_curl=knee_curl,
                                                   curls_per_side=curls_per_side,
-                                                  stand_s=stand_s)):
+                                                  stand_s=stand_s,
+                                                  valgus_peak_mm=valgus_peak_mm)):
         trials.append((name, spec, simulate_motion(athlete, spec, seed=seed + k)))
 
     if force and out.is_dir():
