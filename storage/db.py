@@ -95,6 +95,23 @@ def _json_dumps(value: Any) -> str:
     return json.dumps(jsonable(value), allow_nan=False)
 
 
+def _set_wal(cursor: Any, *, attempts: int = 50, wait_s: float = 0.2) -> None:
+    """Switch a SQLite file to WAL (persistent in the file). Changing the journal mode can
+    answer "database is locked" at once, without the busy handler, while another process is
+    creating or migrating the same new database; it is retried for up to ~10 s."""
+    import sqlite3
+    import time
+
+    for attempt in range(attempts):
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == attempts - 1:
+                raise
+            time.sleep(wait_s)
+
+
 def _sqlite_events(engine: Engine) -> None:
     """WAL, foreign keys, a busy timeout, and explicit BEGIN (IMMEDIATE for writes).
 
@@ -109,7 +126,7 @@ def _sqlite_events(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout = 60000")
         cursor.execute("PRAGMA foreign_keys = ON")
         if engine.url.database not in (None, "", ":memory:"):
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _set_wal(cursor)
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()
 
@@ -196,7 +213,8 @@ def create_engine(url: str | None = None) -> Engine:
     """An engine for ``url`` with liftlab's settings (no connection is made yet)."""
     parsed = _parse_url(resolve_url(url))
     if parsed.get_backend_name() == "sqlite":
-        engine = sa.create_engine(parsed, json_serializer=_json_dumps)
+        engine = sa.create_engine(parsed, json_serializer=_json_dumps,
+                                  connect_args={"timeout": 60.0})  # pysqlite busy wait, s
         _sqlite_events(engine)
         return engine
     try:
