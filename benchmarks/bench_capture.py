@@ -75,7 +75,7 @@ def rss_mb() -> float:
             if line.startswith("VmRSS:"):
                 return float(line.split()[1]) / 1024
     except OSError:
-        pass
+        return float("nan")  # no /proc here
     return float("nan")
 
 
