@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import tomli_w
 
-from liftlab.core.context import context_problems, pain_for_rep, percent_1rm
+from liftlab.core.context import TrialContext
 from liftlab.core.errors import InputError, check_all
 
 Exercise = Literal["squat", "front_squat", "clean", "snatch", "knee_curl"]
@@ -97,30 +97,16 @@ class SessionConfig:
 
 
 @dataclass(frozen=True)
-class TrialConfig:
-    name: str
-    exercise: str = "squat"
-    load_kg: float | None = None
-    one_rm_kg: float | None = None
-    pain: tuple[float, ...] = ()
-    notes: str = ""
+class TrialConfig(TrialContext):
+    """``trials/<trial>/trial.toml``: the shared trial context plus any extra keys."""
+
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "pain", tuple(float(p) for p in self.pain))
-        problems = []
+        problems = self._context_checks()
         if self.exercise not in EXERCISES:
             problems.append(f"exercise must be one of {', '.join(EXERCISES)}, got {self.exercise!r}")
-        problems += context_problems(self.load_kg, self.one_rm_kg, self.pain)
         check_all(problems, where=f"trials/{self.name}/trial.toml")
-
-    @property
-    def percent_1rm(self) -> float | None:
-        return percent_1rm(self.load_kg, self.one_rm_kg)
-
-    def pain_for_rep(self, rep_index: int) -> float | None:
-        """Pain of rep ``rep_index`` (1-based): per-rep list, or one number for the set."""
-        return pain_for_rep(self.pain, rep_index)
 
     def to_toml(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"exercise": self.exercise}

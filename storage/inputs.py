@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from liftlab import __version__
-from liftlab.core.context import context_problems, pain_for_rep, percent_1rm
+from liftlab.core.context import TrialContext
 from liftlab.core.errors import InputError, check_all
 from liftlab.storage.models import POSITIONS, STRENGTH_SIDES, STRENGTH_UNITS
 
@@ -90,33 +90,14 @@ class SessionInfo:
 
 
 @dataclass(frozen=True)
-class TrialInfo:
+class TrialInfo(TrialContext):
     """A trial's context: exercise, load, 1RM, pain (0-10 per rep, or one for the set)."""
 
-    name: str
-    exercise: str = "squat"
-    load_kg: float | None = None
-    one_rm_kg: float | None = None
-    pain: tuple[float, ...] = ()
-    notes: str = ""
-
     def __post_init__(self) -> None:
-        object.__setattr__(self, "pain", tuple(float(p) for p in self.pain))
-        problems = []
-        if not str(self.name).strip():
-            problems.append("trial name must not be empty")
+        problems = self._context_checks()
         if not str(self.exercise).strip():
             problems.append("exercise must not be empty")
-        problems += context_problems(self.load_kg, self.one_rm_kg, self.pain)
         check_all(problems, where=f"TrialInfo {self.name!r}")
-
-    @property
-    def percent_1rm(self) -> float | None:
-        return percent_1rm(self.load_kg, self.one_rm_kg)
-
-    def pain_for_rep(self, rep_index: int) -> float | None:
-        """Pain of rep ``rep_index`` (1-based): per-rep list, or one number for the set."""
-        return pain_for_rep(self.pain, rep_index)
 
     @classmethod
     def from_config(cls, config: Any) -> TrialInfo:

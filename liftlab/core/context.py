@@ -7,6 +7,7 @@ Shared by the session folder (``capture.session.TrialConfig``) and the database 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 
 def context_problems(load_kg: float | None, one_rm_kg: float | None,
@@ -37,3 +38,36 @@ def pain_for_rep(pain: Sequence[float], rep_index: int) -> float | None:
     if 1 <= rep_index <= len(pain):
         return float(pain[rep_index - 1])
     return None
+
+
+@dataclass(frozen=True)
+class TrialContext:
+    """A trial's name and lifting context; subclasses add where it comes from or goes.
+
+    ``pain`` is 0-10 per rep, or one number for the whole set. Subclasses call
+    :meth:`_context_checks` from their ``__post_init__`` and report the problems with their
+    own location (file or database input).
+    """
+
+    name: str
+    exercise: str = "squat"
+    load_kg: float | None = None
+    one_rm_kg: float | None = None
+    pain: tuple[float, ...] = ()
+    notes: str = ""
+
+    def _context_checks(self) -> list[str]:
+        """Normalise ``pain`` to floats and list every problem of the shared fields."""
+        object.__setattr__(self, "pain", tuple(float(p) for p in self.pain))
+        problems = []
+        if not str(self.name).strip():
+            problems.append("trial name must not be empty")
+        return problems + context_problems(self.load_kg, self.one_rm_kg, self.pain)
+
+    @property
+    def percent_1rm(self) -> float | None:
+        return percent_1rm(self.load_kg, self.one_rm_kg)
+
+    def pain_for_rep(self, rep_index: int) -> float | None:
+        """Pain of rep ``rep_index`` (1-based): per-rep list, or one number for the set."""
+        return pain_for_rep(self.pain, rep_index)
