@@ -2,6 +2,8 @@
 
 Synthetic 4-camera rig, squat motion, 2 px noise, 10 % wrong points (50-300 px), 5 % mirrored
 view-frames. Times include undistortion for both (aniposelib undistorts itself).
+The second table times the whole ``reconstruct_trial`` on a 100-frame 4-camera trial with
+and without the segment-length refinement (target: well under the 2D stage, < 2 s).
 
     python benchmarks/bench_triangulation.py [--frames 600] [--ransac-points 300]
 """
@@ -13,6 +15,7 @@ import time
 
 import numpy as np
 
+from liftlab.core.landmarks import LANDMARKS
 from liftlab.reconstruction import synthetic as S
 from liftlab.reconstruction.triangulation import triangulate_dlt, triangulate_robust
 
@@ -74,6 +77,33 @@ def main() -> None:
           f"{r / rate[f'aniposelib triangulate_ransac ({m} pts)']:.0f}x (target >= 100x)")
     print(f"robust / aniposelib DLT points/s:    "
           f"{r / rate['aniposelib triangulate (DLT)']:.2f}x (target >= 0.5x)")
+    pipeline_table()
+
+
+def pipeline_table() -> None:
+    """reconstruct_trial with the segment-length refinement off and on (100 frames, 4 cams)."""
+    import logging
+
+    from liftlab.reconstruction.pipeline import ReconstructionSettings, reconstruct_trial
+    from liftlab.reconstruction.segments import refine_segments
+
+    logging.disable(logging.WARNING)
+    rig = S.ring_rig(4)
+    truth = S.squat_motion(100)
+    kps, _ = S.corrupt(S.project_keypoints(rig, truth, noise_px=2.0), seed=1)
+    print(f"\n{'reconstruct_trial, 100 frames x 4 cameras':44s} {'seconds':>8s} "
+          f"{'legs err mm':>11s}")
+    legs = [i for i, name in enumerate(LANDMARKS)
+            if any(j in name for j in ("hip", "knee", "ankle"))]
+    for w in (0.0, 1.0):
+        settings = ReconstructionSettings(bone_length_weight=w)
+        t, res = best_of(lambda s=settings: reconstruct_trial(kps, rig, settings=s), repeats=5)
+        e = np.linalg.norm(res.trajectory.points_mm - truth, axis=-1)[:, legs]
+        print(f"{f'bone_length_weight={w:g}':44s} {t:8.3f} {np.nanmean(e):11.2f}")
+    px = np.stack([c.undistort_px(kps[c.name].points_px) for c in rig.cameras])
+    w2d = np.stack([kps[c.name].confidence for c in rig.cameras])
+    t, _ = best_of(lambda: refine_segments(truth, rig, px, w2d), repeats=5)
+    print(f"{'refine_segments alone (2 legs x 100 frames)':44s} {t:8.3f}")
 
 
 if __name__ == "__main__":

@@ -43,11 +43,13 @@ def pose2d_command(video: Path, out: Path, camera: str | None, backend: str,
               help="Low-pass cut-off (default by exercise: 6 Hz squat, 12 Hz clean/snatch).")
 @click.option("--allow-missing-cameras", is_flag=True,
               help="Proceed without cameras that have no video (>= 2 must remain).")
+@click.option("--bone-length-weight", type=float, default=1.0, show_default=True,
+              help="Thigh/shank length refinement, px per mm of length change (0 = off).")
 @click.option("--report", "report_path", type=click.Path(path_type=Path), default=None,
               help="Write the per-camera report as JSON.")
 def reconstruct_command(session: Path, trial: str, out: Path | None, trc: Path | None,
                         sync: str, cutoff_hz: float | None, allow_missing_cameras: bool,
-                        report_path: Path | None) -> None:
+                        bone_length_weight: float, report_path: Path | None) -> None:
     """2D pose on every camera of a trial, then the 3D trajectory (lab frame, mm)."""
     from liftlab.capture.session import Session
     from liftlab.core.cameras import Rig
@@ -71,7 +73,8 @@ def reconstruct_command(session: Path, trial: str, out: Path | None, trc: Path |
     if missing:
         click.echo(f"warning: no video for {missing}; continuing without them", err=True)
     settings = ReconstructionSettings(exercise=sess.trial(trial).exercise, cutoff_hz=cutoff_hz,
-                                      sync=sync, allow_missing_cameras=allow_missing_cameras)
+                                      sync=sync, allow_missing_cameras=allow_missing_cameras,
+                                      bone_length_weight=bone_length_weight)
     keypoints = detect_trial(videos, rig=rig, progress=True)
     result = reconstruct_trial(keypoints, rig, settings=settings)
     out = out or sess.trials_dir / trial / "trajectory.npz"

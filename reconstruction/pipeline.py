@@ -3,7 +3,8 @@
 :func:`reconstruct_trial` runs, in order: input checks (cameras vs calibration, resolution,
 frame rate, length, person in view) -> sync check (and correction when asked) -> undistortion
 -> multi-view consistency (another person in a view, left/right swaps) -> robust triangulation
-with per-view adaptive gates -> spike removal, short-gap filling, zero-lag low-pass. It hands
+with per-view adaptive gates -> spike removal, short-gap filling, zero-lag low-pass ->
+thigh/shank length refinement (:mod:`.segments`, ``bone_length_weight``; 0 = off). It hands
 on a :class:`ReconstructionResult`: the trajectory plus a per-camera report, so a bad camera
 is visible rather than silently averaged in. :func:`detect_trial` makes the 2D keypoints.
 """
@@ -68,11 +69,18 @@ class ReconstructionSettings:
     bone_length_weight
         Segment-length-constrained refinement after the clean-up (:mod:`.segments`): px of
         reprojection error per mm of thigh/shank length change from the trial's median;
-        0 = off (the cleaned trajectory as is). Default 1.0, measured on the real demo
-        (tests/test_reconstruction_realdata.py): thigh/shank length CV from 3.2/6.4 % to
-        under 2 %, lower-limb reprojection median of the delivered points 8.1 -> ~7.5 px.
+        0 = off (the cleaned trajectory as is). Default 1.0 (with ``segment_anchor_weight``
+        0.4), measured side by side: real demo (tests/test_reconstruction_realdata.py) thigh
+        and shank length CV max 6.4 % -> 2.0 %, lower-limb reprojection of the delivered
+        points median 8.05 -> 7.8 px; virtual lab (3 trials) hips ~24.6 -> ~21.9 mm, knees
+        ~28.3 -> ~23.6 mm, ankles ~12.6 -> ~13.0 mm; 2 px-noise synthetic squat legs
+        2.5 -> 3.3 mm (the per-frame re-fit to 2D brings back some of the noise the low-pass
+        had removed). With it on, ``Trajectory3D.reproj_error_px`` is the error of the
+        delivered points.
     segment_anchor_weight
-        px per mm pulling refined points to their cleaned position (keeps them smooth).
+        px per mm pulling refined points to their cleaned (low-passed) position (twice that
+        for ankle, heel, toe): higher is smoother but fits the 2D less (real demo median
+        7.7 px at 0.3, 7.9 px at 0.5, 8.2 px at 1.0 with the foot factor 1).
     refine_feet
         Also hold ankle-heel, heel-toe and ankle-toe at their median lengths.
     sync
@@ -103,7 +111,7 @@ class ReconstructionSettings:
     resolve_knees: bool = False
     pair_drop_cost_px: float = 15.0
     bone_length_weight: float = 1.0
-    segment_anchor_weight: float = 0.2
+    segment_anchor_weight: float = 0.4
     refine_feet: bool = False
     sync: Literal["check", "correct", "off"] = "check"
     max_sync_offset_frames: int = 10
@@ -385,8 +393,7 @@ def reconstruct_trial(keypoints: dict[str, Keypoints2D], rig: Rig, *,
             anchor_weight=settings.segment_anchor_weight)
         final = ref.points_mm
         # the error of the points handed on, not of the raw triangulation
-        refined = np.isfinite(ref.reproj_error_px) | ~np.isfinite(err)
-        err = np.where(refined & ~spikes, ref.reproj_error_px, err)
+        err = np.where(np.isfinite(ref.reproj_error_px), ref.reproj_error_px, err)
     missing = ~np.all(np.isfinite(final), axis=-1)
     reports = {}
     for c, name in enumerate(names):

@@ -40,7 +40,10 @@ def squat_motion(n_frames: int = 240, *, fps: float = 60.0, reps: int = 2,
     """(F, 33, 3) lab mm of a body squatting ``reps`` times (plus a slow sway).
 
     The hips drop by ``depth_mm`` and move back, knees move forward and slightly out, feet
-    stay planted, the trunk leans forward; segment lengths change only by a few percent.
+    stay planted, the trunk leans forward. Thighs and shanks keep their standing length (the
+    knee is placed by two-link inverse kinematics in the plane of the moved knee): bones do
+    not stretch, and :mod:`liftlab.reconstruction.segments` relies on it. The trunk and arms
+    are moved point by point (their lengths change by a few percent).
     """
     rng = np.random.default_rng(seed)
     t = np.arange(n_frames) / fps
@@ -62,7 +65,25 @@ def squat_motion(n_frames: int = 240, *, fps: float = 60.0, reps: int = 2,
     out[:, upper, 1] += 0.2 * depth_mm * s
     sway = 30.0 * np.sin(2 * np.pi * 0.3 * t + rng.uniform(0, 2 * np.pi))
     out[..., 0] += sway[:, None] * (out[..., 2] / 1650.0)
+    for side in ("left", "right"):
+        out[:, INDEX[f"{side}_knee"]] = _rigid_knee(out, base, side)
     return out
+
+
+def _rigid_knee(points: np.ndarray, base: np.ndarray, side: str) -> np.ndarray:
+    """(F, 3) knee at the template's thigh and shank lengths from each frame's hip and ankle,
+    bent towards where the knee of ``points`` is."""
+    hip, knee, ankle = (points[:, INDEX[f"{side}_{j}"]] for j in ("hip", "knee", "ankle"))
+    thigh, shank = (np.linalg.norm(base[INDEX[f"{side}_{a}"]] - base[INDEX[f"{side}_{b}"]])
+                    for a, b in (("hip", "knee"), ("knee", "ankle")))
+    d_vec = ankle - hip
+    d = np.linalg.norm(d_vec, axis=-1, keepdims=True)
+    u = d_vec / d
+    off = knee - hip
+    v = off - np.sum(off * u, axis=-1, keepdims=True) * u
+    v /= np.linalg.norm(v, axis=-1, keepdims=True)
+    a = (thigh ** 2 - shank ** 2 + d ** 2) / (2 * d)
+    return hip + a * u + np.sqrt(np.clip(thigh ** 2 - a ** 2, 0.0, None)) * v
 
 
 def ring_rig(n_cameras: int = 4, *, radius_mm: float = 3500.0, height_mm: float = 1300.0,
