@@ -64,8 +64,8 @@ class SurfaceAnatomy:
         Knee drawn this far along the thigh (distal) and laterally (away from the midline).
     ankle_down_mm, ankle_out_mm
         Ankle (sock/shoe collar) drawn this far along the shank (distal) and laterally.
-    heel_back_mm
-        Back of the shoe drawn this far behind the heel landmark.
+    heel_back_mm, heel_out_mm
+        Back of the shoe drawn this far behind the heel landmark and laterally.
     toe_forward_mm, toe_out_mm
         Shoe tip drawn this far in front of ``foot_index`` and laterally.
     """
@@ -77,6 +77,7 @@ class SurfaceAnatomy:
     ankle_down_mm: float = 0.0
     ankle_out_mm: float = 0.0
     heel_back_mm: float = 0.0
+    heel_out_mm: float = 0.0
     toe_forward_mm: float = 0.0
     toe_out_mm: float = 0.0
 
@@ -91,12 +92,15 @@ class SurfaceAnatomy:
 #: BlazePose + triangulation in the segment's frame until it fell below ~5 mm along the
 #: segments: BlazePose's hip sits ~25 mm down the thigh and its knee and ankle ~20-25 mm up
 #: the limb from the joint centres when the mannequin is drawn on them. BlazePose follows
-#: about half of each move, hence offsets about twice the bias. The heel is not corrected:
-#: BlazePose's heel stays ~20 mm forward of the model's (floor-level, back-of-heel) point
-#: however far back the shoe is drawn. Lateral offsets are left at 0: they cut the mean 3D
-#: knee error by a few mm on some rigs but made BlazePose swap feet in oblique views of others.
+#: about half of each move, hence offsets about twice the bias. The heel's forward bias is not
+#: corrected: BlazePose's heel stays ~20 mm forward of the model's (floor-level, back-of-heel)
+#: point however far back the shoe is drawn. Sideways, only the shoe is corrected (heel 5 mm
+#: narrower, tip 8 mm wider): BlazePose read the foot axis turned in, which biased the knee-curl
+#: alignment by up to -3.4 deg (now within 2.4 deg on two rigs); larger sideways offsets, or any
+#: at the hips and knees, made BlazePose swap left and right in oblique views.
 ANATOMY = SurfaceAnatomy(hip_up_mm=48.0, knee_down_mm=35.0, ankle_down_mm=57.0,
-                         heel_back_mm=20.0, toe_forward_mm=15.0)
+                         heel_back_mm=20.0, heel_out_mm=-5.0, toe_forward_mm=15.0,
+                         toe_out_mm=8.0)
 
 
 def surface_points(landmarks_mm: np.ndarray, *, anatomy: SurfaceAnatomy = ANATOMY,
@@ -118,7 +122,7 @@ def surface_points(landmarks_mm: np.ndarray, *, anatomy: SurfaceAnatomy = ANATOM
         q[f"{side}_hip"] = hip + (out * a.hip_out_mm - thigh * a.hip_up_mm) * scale
         q[f"{side}_knee"] = knee + (thigh * a.knee_down_mm + out * a.knee_out_mm) * scale
         q[f"{side}_ankle"] = ankle + (shank * a.ankle_down_mm + foot_out * a.ankle_out_mm) * scale
-        q[f"{side}_heel"] = heel - foot * a.heel_back_mm * scale
+        q[f"{side}_heel"] = heel + (foot_out * a.heel_out_mm - foot * a.heel_back_mm) * scale
         q[f"{side}_foot_index"] = toe + (foot * a.toe_forward_mm
                                          + foot_out * a.toe_out_mm) * scale
     return q
